@@ -1,0 +1,2 @@
+//! docker-credential-northflank (skeleton; see SPEC).
+pub mod secret;
