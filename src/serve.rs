@@ -166,8 +166,11 @@ fn login_name(key: &Key, taken: &[String]) -> String {
         slug.push('-');
         slug.push_str(part);
     }
-    slug.truncate(34);
-    let slug = slug.trim_end_matches('-').to_string();
+    if slug.len() > 34 {
+        // Cut at a separator, so the name never ends in half a word.
+        let cut = slug[..=34].rfind('-').unwrap_or(34);
+        slug.truncate(cut);
+    }
     (1..)
         .map(|n| {
             if n == 1 {

@@ -99,10 +99,10 @@ impl Store {
             if name.starts_with('.') || !name.ends_with(".json") {
                 continue;
             }
-            if let Some(file) = read_registry(&entry.path())? {
-                if !file.credentials.is_empty() {
-                    all.insert(file.registry, file.credentials);
-                }
+            if let Some(file) = read_registry(&entry.path())?
+                && !file.credentials.is_empty()
+            {
+                all.insert(file.registry, file.credentials);
             }
         }
         Ok(all)
