@@ -1,5 +1,7 @@
 //! Bad input never panics, never loses what was saved, and always says what to do in one line.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 use common::*;
 

@@ -1,6 +1,8 @@
 //! Project restrictions through the binary: what each NORTHFLANK_PROJECT sees, serves,
 //! lists, overwrites and erases.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 use common::*;
 

@@ -1,6 +1,8 @@
 //! Golden tests: the exact bytes and exit codes of every row of the protocol table
 //! (`credentials.Serve` in docker-credential-helpers), driven through the real binary.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 use common::*;
 

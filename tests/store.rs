@@ -1,6 +1,8 @@
 //! The embedded file store under stress: permissions, many concurrent helper processes,
 //! writers killed at random moments, and the format version.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 use common::*;
 
