@@ -1,2 +1,3 @@
 //! docker-credential-northflank (skeleton; see SPEC).
+pub mod kube;
 pub mod secret;
