@@ -14,9 +14,10 @@ use serde::Serialize;
 use crate::credential::{Backend, Credential, Provider, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host;
+use crate::kube;
 use crate::policy::{self, Restrictions};
 use crate::secret::Secret;
-use crate::serve::read_input;
+use crate::serve::{self, Context, read_input};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,44 @@ enum Command {
     },
     /// Restrict a credential to projects, or make it available to all.
     Restrict(RestrictArgs),
+    /// Write the credentials a project may use as a Docker config.json or a Kubernetes Secret.
+    Export(ExportArgs),
+    /// Answer the kubelet's image credential provider protocol (CredentialProviderRequest on stdin).
+    Kubelet,
+    /// Print a kubelet CredentialProviderConfig for the saved registries.
+    KubeletConfig {
+        /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
+        #[arg(long, value_name = "ID")]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    DockerConfig,
+    KubernetesSecret,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Export what this project may use (exactly what `get` serves it).
+    #[arg(long, value_name = "ID")]
+    project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "docker-config")]
+    format: ExportFormat,
+    /// The Secret's name (kubernetes-secret).
+    #[arg(long, value_name = "NAME", default_value = "northflank-registry")]
+    name: String,
+    /// The Secret's namespace (kubernetes-secret).
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Write the Secret manifest as JSON instead of YAML.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file (created with mode 0600) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +153,9 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Ls(a) => ls(&store, a),
         Command::Rm { name } => rm(&store, &name),
         Command::Restrict(a) => restrict(&store, a),
+        Command::Export(a) => export(store, a),
+        Command::Kubelet => kubelet(store),
+        Command::KubeletConfig { project } => kubelet_config(store, project),
     }
 }
 
@@ -122,6 +164,10 @@ fn first_line(msg: &str) -> String {
     let line = msg.lines().next().unwrap_or("invalid arguments");
     let line = line.strip_prefix("error: ").unwrap_or(line);
     format!("{line} (see --help)")
+}
+
+fn check_project(project: &str) -> Result<String> {
+    Ok(check_projects(&[project.to_string()])?.remove(0))
 }
 
 fn check_projects(projects: &[String]) -> Result<Vec<String>> {
@@ -391,4 +437,100 @@ pub fn is_command(arg: &str) -> bool {
     Cli::command()
         .get_subcommands()
         .any(|c| c.get_name() == arg)
+}
+
+fn export(store: Store, a: ExportArgs) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: Some(check_project(&a.project)?),
+    };
+    let mut entries = Vec::new();
+    for cred in serve::served(&ctx)? {
+        let secret = serve::secret_of(&cred)?;
+        entries.push(kube::Entry {
+            key: cred.registry,
+            username: cred.username,
+            secret,
+        });
+    }
+    let text = match a.format {
+        ExportFormat::DockerConfig => kube::docker_config(&entries),
+        ExportFormat::KubernetesSecret => {
+            let format = if a.json {
+                kube::ManifestFormat::Json
+            } else {
+                kube::ManifestFormat::Yaml
+            };
+            kube::kubernetes_secret(&entries, &a.name, a.namespace.as_deref(), format)?
+        }
+    };
+    eprintln!(
+        "warning: this output contains the registry secrets of {} credential(s) for project {}: keep it private",
+        entries.len(),
+        a.project
+    );
+    match a.output {
+        None => print!("{text}"),
+        Some(path) => write_private(&path, text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read, also when it already existed.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| Error::BadInput(format!("cannot write {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+        }
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(fail)
+}
+
+/// The kubelet exec plugin: one request on stdin, one response on stdout.
+fn kubelet(store: Store) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
+    };
+    let request = read_input(&mut std::io::stdin().lock())?;
+    let answer = kube::kubelet_response(&request, |registry: &str| -> Result<_> {
+        let Ok(key) = host::normalize(registry) else {
+            return Ok(None);
+        };
+        let Some(cred) = serve::served_for(&ctx, &key)? else {
+            return Ok(None);
+        };
+        let secret = serve::secret_of(&cred)?;
+        Ok(Some((cred.username, secret)))
+    })?;
+    print!("{answer}");
+    Ok(())
+}
+
+fn kubelet_config(store: Store, project: Option<String>) -> Result<()> {
+    let project = project.as_deref().map(check_project).transpose()?;
+    let dir = store.dir().to_string_lossy().into_owned();
+    let ctx = Context {
+        store,
+        project: project.clone(),
+    };
+    let hosts: Vec<String> = serve::served(&ctx)?
+        .into_iter()
+        .map(|c| c.registry)
+        .collect();
+    print!(
+        "{}",
+        kube::provider_config(&hosts, project.as_deref(), Some(&dir))?
+    );
+    Ok(())
 }

@@ -42,4 +42,10 @@ impl Error {
     }
 }
 
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Self {
+        Error::BadInput(e.to_string())
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

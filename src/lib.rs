@@ -29,6 +29,7 @@ pub mod cli;
 pub mod credential;
 pub mod error;
 pub mod host;
+pub mod kube;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
