@@ -1,2 +1,3 @@
 //! docker-credential-northflank (skeleton; see SPEC).
 pub mod secret;
+pub mod verify;
