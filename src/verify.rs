@@ -204,7 +204,7 @@ pub enum Failure {
 fn tls_advice(problem: TlsProblem, detail: &str) -> String {
     match problem {
         TlsProblem::UnknownIssuer => format!(
-            "the certificate is signed by an unknown authority (self-signed or a private CA: {detail}); pass the CA with --ca-cert FILE or SSL_CERT_FILE"
+            "the certificate is signed by an authority this machine does not trust, e.g. self-signed or a private CA ({detail}); pass that CA with --ca-cert FILE or SSL_CERT_FILE"
         ),
         TlsProblem::NameMismatch => format!(
             "the certificate is not valid for this host name ({detail}); use the name the certificate was issued for"
