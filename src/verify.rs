@@ -21,6 +21,9 @@
 //!   third party;
 //! - plain `http://` is used only for loopback hosts, or when the caller asks for it;
 //! - the whole check is bounded by [`Options::timeout`] and every body read is size-bounded.
+//!
+//! This module never logs. ureq logs through the `log` crate with headers redacted up to DEBUG,
+//! but unredacted at TRACE: a binary must not enable TRACE for `ureq`.
 
 use std::fmt;
 use std::io::Read;
@@ -272,6 +275,13 @@ pub fn verify(
             detail: "the username is empty: give the registry username (GCR: _json_key)".into(),
         });
     }
+    if username == "<token>" {
+        // Docker's marker for an identity (OAuth2 refresh) token: it is exchanged at the token
+        // service with a form POST, not sent as Basic auth, and that flow is not implemented.
+        return Err(Failure::BadInput {
+            detail: "this credential is an identity token (username <token>), which verify cannot check yet; check it with a pull instead".into(),
+        });
+    }
     if username.contains(':') || username.chars().any(char::is_control) {
         return Err(Failure::BadInput {
             detail: "the username contains ':' or a control character, which HTTP Basic auth cannot carry: check the username".into(),
@@ -283,7 +293,7 @@ pub fn verify(
         base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", secret.expose()))
     ));
     let endpoint = target.v2_url();
-    let mut check = Check {
+    let check = Check {
         client,
         secret,
         endpoint: endpoint.clone(),
@@ -999,12 +1009,7 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn bearer(
-        &mut self,
-        v2: &Url,
-        challenge: &Challenge,
-        basic: &Secret,
-    ) -> Result<Accepted, Failure> {
+    fn bearer(&self, v2: &Url, challenge: &Challenge, basic: &Secret) -> Result<Accepted, Failure> {
         let realm_text = challenge.param("realm").unwrap_or_default();
         let realm = Url::parse(realm_text).ok_or_else(|| Failure::Protocol {
             endpoint: self.endpoint.clone(),
@@ -1554,6 +1559,8 @@ mod tests {
         assert_eq!(err.exit_code(), 1);
         let err = verify("ghcr.io", "a:b", &s, &Options::default()).unwrap_err();
         assert_eq!(err.exit_code(), 1);
+        let err = verify("ghcr.io", "<token>", &s, &Options::default()).unwrap_err();
+        assert!(err.to_string().contains("identity token"), "{err}");
     }
 
     #[test]
