@@ -14,11 +14,11 @@ use serde::Serialize;
 use crate::credential::{Backend, Credential, Provider, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host;
-use crate::kube;
 use crate::policy::{self, Restrictions};
 use crate::secret::Secret;
 use crate::serve::{self, Context, read_input};
 use crate::store::Store;
+use crate::{kube, verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +51,13 @@ enum Command {
     Export(ExportArgs),
     /// Answer the kubelet's image credential provider protocol (CredentialProviderRequest on stdin).
     Kubelet,
+    /// Check a saved credential against its registry (Docker Registry v2 handshake).
+    Verify {
+        /// A credential name, or a registry host (checks what `get` serves for it here).
+        target: String,
+        #[command(flatten)]
+        opts: VerifyArgs,
+    },
     /// Print a kubelet CredentialProviderConfig for the saved registries.
     KubeletConfig {
         /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
@@ -112,6 +119,35 @@ struct AddArgs {
     /// A free-text description.
     #[arg(long, default_value = "")]
     description: String,
+    /// Check the credential against the registry first; save nothing if it is refused.
+    #[arg(long)]
+    verify: bool,
+    #[command(flatten)]
+    verify_opts: VerifyArgs,
+}
+
+/// How to reach the registry when verifying.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Trust this CA certificate (PEM) too, for a registry with a private CA.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    timeout: u64,
+    /// Allow plain http:// to a registry that is not on this machine.
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+impl VerifyArgs {
+    fn options(&self) -> verify::Options {
+        let mut o = verify::Options::from_env();
+        o.timeout = std::time::Duration::from_secs(self.timeout.max(1));
+        o.ca_cert = self.ca_cert.clone();
+        o.insecure_http = self.insecure_http;
+        o
+    }
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +191,7 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Restrict(a) => restrict(&store, a),
         Command::Export(a) => export(store, a),
         Command::Kubelet => kubelet(store),
+        Command::Verify { target, opts } => verify_saved(store, &target, &opts),
         Command::KubeletConfig { project } => kubelet_config(store, project),
     }
 }
@@ -242,6 +279,11 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     let projects = check_projects(&a.projects)?;
     let key = registry_for(a.provider, a.registry.as_deref())?;
     let secret = read_secret(a.password_stdin, a.password_file.as_ref())?;
+    if a.verify {
+        let accepted =
+            verify::verify(key.as_str(), &a.username, &secret, &a.verify_opts.options())?;
+        println!("{accepted}");
+    }
     let now = now_rfc3339();
     let cred = Credential {
         name: a.name.clone(),
@@ -532,5 +574,36 @@ fn kubelet_config(store: Store, project: Option<String>) -> Result<()> {
         "{}",
         kube::provider_config(&hosts, project.as_deref(), Some(&dir))?
     );
+    Ok(())
+}
+
+/// `verify NAME|HOST`: a name picks that credential; a host picks what `get` serves here.
+fn verify_saved(store: Store, target: &str, opts: &VerifyArgs) -> Result<()> {
+    let by_name = store
+        .all()?
+        .into_values()
+        .flatten()
+        .find(|c| c.name == target);
+    let cred = match by_name {
+        Some(c) => c,
+        None => {
+            let key = host::normalize(target).map_err(|e| {
+                Error::BadInput(format!(
+                    "{target:?} is neither a saved credential's name nor a registry ({e})"
+                ))
+            })?;
+            let project =
+                policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref());
+            let ctx = Context { store, project };
+            serve::served_for(&ctx, &key)?.ok_or_else(|| {
+                Error::BadInput(format!(
+                    "no credential for {key} in this context: see `docker-credential-northflank ls`"
+                ))
+            })?
+        }
+    };
+    let secret = serve::secret_of(&cred)?;
+    let accepted = verify::verify(&cred.registry, &cred.username, &secret, &opts.options())?;
+    println!("{:?} ({}): {accepted}", cred.name, cred.registry);
     Ok(())
 }

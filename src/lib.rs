@@ -35,6 +35,7 @@ pub mod protocol;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;
