@@ -299,7 +299,7 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     };
     let scope = cred.restrictions.describe();
     store.write(|tx| {
-        if tx.all()?.any(|c| c.name == cred.name) {
+        if tx.all()?.iter().any(|c| c.name == cred.name) {
             return Err(Error::Conflict(format!(
                 "a credential named {:?} already exists: choose another name or remove it with `rm`",
                 cred.name
@@ -340,7 +340,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
         .map(|p| check_projects(&[p]))
         .transpose()?
         .and_then(|mut v| v.pop());
-    let all = store.all()?;
+    let all = store.summaries()?;
     let mut rows: Vec<&Credential> = all
         .values()
         .flatten()
@@ -423,6 +423,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
 /// Finds the registry of the credential called `name`.
 fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
     tx.all()?
+        .into_iter()
         .find(|c| c.name == name)
         .map(|c| c.registry.clone())
         .ok_or_else(|| {
@@ -487,7 +488,8 @@ fn export(store: Store, a: ExportArgs) -> Result<()> {
         project: Some(check_project(&a.project)?),
     };
     let mut entries = Vec::new();
-    for cred in serve::served(&ctx)? {
+    for summary in serve::served(&ctx)? {
+        let cred = serve::with_secret(&ctx, &summary)?;
         let secret = serve::secret_of(&cred)?;
         entries.push(kube::Entry {
             key: cred.registry,
