@@ -1,0 +1,394 @@
+//! The management commands (`add`, `ls`, `rm`, `restrict`), for people and scripts.
+//!
+//! They share the executable with the protocol verbs but never change how those behave.
+//! Output goes to stdout; errors are returned to `main`, which prints them on stderr.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::error::{Error, Result};
+use crate::host;
+use crate::policy::{self, Restrictions};
+use crate::secret::Secret;
+use crate::serve::read_input;
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docker-credential-northflank",
+    version,
+    about = "Docker credential helper with project-restricted registry credentials",
+    long_about = "Docker credential helper with project-restricted registry credentials.\n\n\
+        Protocol (used by docker, podman, skopeo, buildah): docker-credential-northflank <store|get|erase|list|version>\n\
+        The current project comes from NORTHFLANK_PROJECT; the store from NORTHFLANK_CONFIG_DIR."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Save a registry credential, optionally restricted to projects.
+    Add(AddArgs),
+    /// List saved credentials (never their secrets).
+    Ls(LsArgs),
+    /// Remove a saved credential.
+    Rm {
+        /// The credential's name.
+        name: String,
+    },
+    /// Restrict a credential to projects, or make it available to all.
+    Restrict(RestrictArgs),
+}
+
+#[derive(Debug, Args)]
+struct AddArgs {
+    /// A name: 3-39 letters, digits, single hyphens or spaces, starting with a letter.
+    name: String,
+    /// The registry provider.
+    #[arg(long, value_enum)]
+    provider: Provider,
+    /// HOST[:PORT] of the registry; required for custom and self-hosted GitLab.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    registry: Option<String>,
+    /// The registry user name.
+    #[arg(long)]
+    username: String,
+    /// Read the password or token from stdin.
+    #[arg(long, group = "secret_source")]
+    password_stdin: bool,
+    /// Read the password or token from a file.
+    #[arg(long, value_name = "FILE", group = "secret_source")]
+    password_file: Option<PathBuf>,
+    /// Restrict the credential to this project (repeat for several); none means unrestricted.
+    #[arg(long = "project", value_name = "ID")]
+    projects: Vec<String>,
+    /// A free-text description.
+    #[arg(long, default_value = "")]
+    description: String,
+}
+
+#[derive(Debug, Args)]
+struct LsArgs {
+    /// Show only what this project can use.
+    #[arg(long, value_name = "ID")]
+    project: Option<String>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["projects", "unrestricted"])))]
+struct RestrictArgs {
+    /// The credential's name.
+    name: String,
+    /// Allow only this project (repeat for several).
+    #[arg(long = "project", value_name = "ID")]
+    projects: Vec<String>,
+    /// Allow every project.
+    #[arg(long)]
+    unrestricted: bool,
+}
+
+/// Runs a management command from the full argv.
+pub fn run(args: Vec<OsString>) -> Result<()> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return Ok(());
+        }
+        Err(e) => return Err(Error::BadInput(first_line(&e.to_string()))),
+    };
+    let store = Store::open_default()?;
+    match cli.command {
+        Command::Add(a) => add(&store, a),
+        Command::Ls(a) => ls(&store, a),
+        Command::Rm { name } => rm(&store, &name),
+        Command::Restrict(a) => restrict(&store, a),
+    }
+}
+
+/// clap's errors are several lines with usage; keep the one that says what was wrong.
+fn first_line(msg: &str) -> String {
+    let line = msg.lines().next().unwrap_or("invalid arguments");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    format!("{line} (see --help)")
+}
+
+fn check_projects(projects: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for p in projects {
+        if !policy::valid_project_id(p) {
+            return Err(Error::BadInput(format!(
+                "invalid project id {p:?}: use letters, digits and hyphens"
+            )));
+        }
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a secret from stdin or a file, dropping the one line break a shell or editor adds.
+fn read_secret(from_stdin: bool, file: Option<&PathBuf>) -> Result<Secret> {
+    let bytes = match (from_stdin, file) {
+        (true, _) => read_input(&mut std::io::stdin().lock())?,
+        (false, Some(path)) => {
+            let mut f = std::fs::File::open(path).map_err(|e| {
+                Error::BadInput(format!("cannot read password file {}: {e}", path.display()))
+            })?;
+            read_input(&mut f)?
+        }
+        (false, None) => {
+            return Err(Error::BadInput(
+                "no secret given: use --password-stdin or --password-file FILE (secrets are never taken from arguments)".into(),
+            ));
+        }
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::BadInput("the password is not valid UTF-8".into()))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(Error::BadInput("the password is empty".into()));
+    }
+    Ok(Secret::new(text))
+}
+
+/// The registry key for a provider and an optional `--registry`.
+fn registry_for(provider: Provider, registry: Option<&str>) -> Result<host::Key> {
+    let given = registry
+        .map(|r| {
+            host::normalize(r)
+                .map_err(|e| Error::BadInput(format!("invalid --registry {r:?}: {e}")))
+        })
+        .transpose()?;
+    let fixed = provider
+        .default_host()
+        .map(|h| host::normalize(h).expect("BUG: provider hosts are valid"));
+    match (given, fixed) {
+        (Some(g), Some(f)) if provider.takes_any_host() || g == f => Ok(g),
+        (Some(g), Some(f)) => Err(Error::BadInput(format!(
+            "provider {} always uses {f}, not {g}: drop --registry or use --provider custom",
+            provider.as_str()
+        ))),
+        (Some(g), None) => Ok(g),
+        (None, Some(f)) => Ok(f),
+        (None, None) => Err(Error::BadInput(format!(
+            "provider {} needs --registry HOST[:PORT]",
+            provider.as_str()
+        ))),
+    }
+}
+
+fn add(store: &Store, a: AddArgs) -> Result<()> {
+    policy::check_name(&a.name).map_err(Error::BadInput)?;
+    let projects = check_projects(&a.projects)?;
+    let key = registry_for(a.provider, a.registry.as_deref())?;
+    let secret = read_secret(a.password_stdin, a.password_file.as_ref())?;
+    let now = now_rfc3339();
+    let cred = Credential {
+        name: a.name.clone(),
+        description: a.description,
+        provider: a.provider,
+        registry: key.as_str().to_string(),
+        username: a.username,
+        backend: Backend::File,
+        secret: Some(secret),
+        restrictions: Restrictions::to_projects(projects),
+        created: now.clone(),
+        updated: now,
+    };
+    let scope = cred.restrictions.describe();
+    store.write(|tx| {
+        if tx.all()?.any(|c| c.name == cred.name) {
+            return Err(Error::Conflict(format!(
+                "a credential named {:?} already exists: choose another name or remove it with `rm`",
+                cred.name
+            )));
+        }
+        let creds = tx.registry(key.as_str())?;
+        creds.push(cred);
+        policy::check_unambiguous(key.as_str(), creds.iter().map(|c| (c.name.as_str(), &c.restrictions)))
+            .map_err(Error::Conflict)
+    })?;
+    let scope = if scope == "-" {
+        "all projects".to_string()
+    } else {
+        format!("projects {scope}")
+    };
+    println!("saved {:?} for {key} ({scope})", a.name);
+    Ok(())
+}
+
+/// A credential as `ls --json` shows it: everything but the secret.
+#[derive(Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    description: &'a str,
+    provider: &'a str,
+    registry: &'a str,
+    username: &'a str,
+    restricted: bool,
+    projects: &'a [String],
+    backend: Backend,
+    created: &'a str,
+    updated: &'a str,
+}
+
+fn ls(store: &Store, a: LsArgs) -> Result<()> {
+    let project = a
+        .project
+        .map(|p| check_projects(&[p]))
+        .transpose()?
+        .and_then(|mut v| v.pop());
+    let all = store.all()?;
+    let mut rows: Vec<&Credential> = all
+        .values()
+        .flatten()
+        .filter(|c| project.is_none() || c.restrictions.visible_to(project.as_deref()))
+        .collect();
+    rows.sort_by(|x, y| x.name.cmp(&y.name));
+    if a.json {
+        let listed: Vec<Listed> = rows
+            .iter()
+            .map(|c| Listed {
+                name: &c.name,
+                description: &c.description,
+                provider: c.provider.as_str(),
+                registry: &c.registry,
+                username: &c.username,
+                restricted: c.restrictions.restricted,
+                projects: &c.restrictions.projects,
+                backend: c.backend,
+                created: &c.created,
+                updated: &c.updated,
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listed).expect("BUG: listing serialises")
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!(
+            "no saved credentials{}",
+            project
+                .map(|p| format!(" visible to project {p}"))
+                .unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let header = [
+        "NAME",
+        "PROVIDER",
+        "REGISTRY",
+        "USERNAME",
+        "RESTRICTED TO",
+        "UPDATED",
+    ];
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.provider.as_str().to_string(),
+                c.registry.clone(),
+                c.username.clone(),
+                c.restrictions.describe(),
+                c.updated.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let print_row = |cells: &[&str]| {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    };
+    print_row(&header);
+    for row in &table {
+        print_row(&row.each_ref().map(String::as_str));
+    }
+    Ok(())
+}
+
+/// Finds the registry of the credential called `name`.
+fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
+    tx.all()?
+        .find(|c| c.name == name)
+        .map(|c| c.registry.clone())
+        .ok_or_else(|| {
+            Error::BadInput(format!(
+                "no credential named {name:?}: see `docker-credential-northflank ls`"
+            ))
+        })
+}
+
+fn rm(store: &Store, name: &str) -> Result<()> {
+    let registry = store.write(|tx| {
+        let registry = registry_of(tx, name)?;
+        tx.registry(&registry)?.retain(|c| c.name != name);
+        Ok(registry)
+    })?;
+    println!("removed {name:?} ({registry})");
+    Ok(())
+}
+
+fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
+    let restrictions = if a.unrestricted {
+        Restrictions::unrestricted()
+    } else {
+        Restrictions::to_projects(check_projects(&a.projects)?)
+    };
+    let scope = restrictions.describe();
+    store.write(|tx| {
+        let registry = registry_of(tx, &a.name)?;
+        let creds = tx.registry(&registry)?;
+        let cred = creds
+            .iter_mut()
+            .find(|c| c.name == a.name)
+            .expect("BUG: found above");
+        cred.restrictions = restrictions;
+        cred.updated = now_rfc3339();
+        policy::check_unambiguous(
+            &registry,
+            creds.iter().map(|c| (c.name.as_str(), &c.restrictions)),
+        )
+        .map_err(Error::Conflict)
+    })?;
+    let scope = if scope == "-" {
+        "all projects".to_string()
+    } else {
+        format!("projects {scope}")
+    };
+    println!("{:?} is now available to {scope}", a.name);
+    Ok(())
+}
+
+/// Whether `arg` names a management command (so `main` routes it here).
+pub fn is_command(arg: &str) -> bool {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == arg)
+}

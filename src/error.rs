@@ -1,0 +1,45 @@
+//! The errors callers branch on, and what each one means on the wire.
+//!
+//! Protocol errors are printed on **stdout** as one line with exit code 1, because that is all
+//! a client reads. [`Error::NotFound`] renders exactly `credentials not found in native
+//! keychain`, the one answer clients take as "carry on anonymously"; hidden, missing and
+//! unusable entries all look like it on `get`.
+//!
+//! These are plain values (no backtrace capture), so a miss costs what a hit costs even with
+//! `RUST_BACKTRACE=1` set.
+
+/// Everything that can go wrong, grouped by what the caller does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No credential this context may use. Clients continue without credentials.
+    #[error("credentials not found in native keychain")]
+    NotFound,
+    /// `get`/`erase`/`store` without a server. Exact string from `credentials.Serve`.
+    #[error("no credentials server URL")]
+    MissingServerUrl,
+    /// `store` without a username. Exact string from `credentials.Serve`.
+    #[error("no credentials username")]
+    MissingUsername,
+    /// The input (stdin, an argument, a file the user named) is wrong; the text says how to fix it.
+    #[error("{0}")]
+    BadInput(String),
+    /// The request contradicts what is saved: a name taken, two credentials that would both
+    /// answer for one project, a credential this context cannot see.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store could not be read or written; the text names the file and the fix.
+    #[error("{0}")]
+    Store(String),
+    /// A management command failed for another reason (network, keychain, …).
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        1
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

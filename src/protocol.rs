@@ -1,0 +1,288 @@
+//! The wire side of the credential-helper protocol: verbs, the JSON clients send and the
+//! exact bytes Go's `credentials.Serve` answers with.
+//!
+//! Clients compare bytes, not meanings: the `get` answer is decoded case-sensitively by some
+//! (the Rust `docker_credential` crate), and the not-found line is matched as a string. So the
+//! output is written by hand here, escaped the way Go's `encoding/json` escapes (HTML-safe
+//! `<>&`, U+2028/2029, `\b` `\f` short since Go 1.22, other controls as lower-case `\u00xx`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// Largest stdin accepted. Go's scanner stops at 64 KiB lines; a GCR keyfile or a long token
+/// can be bigger, so we take far more, but not without bound.
+pub const MAX_INPUT: usize = 1024 * 1024;
+
+/// One of the five protocol verbs, always the helper's only argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Store,
+    Get,
+    Erase,
+    List,
+    Version,
+}
+
+impl Verb {
+    pub fn parse(arg: &str) -> Option<Verb> {
+        Some(match arg {
+            "store" => Verb::Store,
+            "get" => Verb::Get,
+            "erase" => Verb::Erase,
+            "list" => Verb::List,
+            "version" => Verb::Version,
+            _ => return None,
+        })
+    }
+}
+
+/// What `store` receives: `{"ServerURL":…,"Username":…,"Secret":…}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub server_url: String,
+    pub username: String,
+    pub secret: Secret,
+}
+
+/// Turns `get`/`erase` stdin into the server string the way `Serve` does: lines joined, ends
+/// trimmed. Unlike Go, a line break *inside* the string is kept, so that host validation can
+/// refuse it instead of silently gluing two hosts together.
+pub fn server_from_stdin(input: &[u8]) -> Result<String, Error> {
+    let text = std::str::from_utf8(input).map_err(|_| {
+        Error::BadInput(
+            "the server address on stdin is not valid UTF-8; send a registry host such as ghcr.io"
+                .into(),
+        )
+    })?;
+    let server = text.trim();
+    if server.is_empty() {
+        return Err(Error::MissingServerUrl);
+    }
+    Ok(server.to_string())
+}
+
+/// Parses `store` input. Accepts what every client sends: Go's compact JSON with a trailing
+/// newline, Python's spaced JSON with `\u` escapes and no newline. Like Go, field names match
+/// case-insensitively, `null` counts as absent and bytes after the first JSON value are ignored.
+pub fn parse_store(input: &[u8]) -> Result<Credentials, Error> {
+    const HOW: &str = "send {\"ServerURL\":\"…\",\"Username\":\"…\",\"Secret\":\"…\"} on stdin";
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadInput(format!("no credentials on stdin: {HOW}")));
+    }
+    let value = serde_json::Deserializer::from_slice(input)
+        .into_iter::<Value>()
+        .next()
+        .unwrap_or(Ok(Value::Null))
+        .map_err(|e| Error::BadInput(format!("invalid credentials JSON on stdin ({e}): {HOW}")))?;
+    let Value::Object(map) = value else {
+        return Err(Error::BadInput(format!(
+            "credentials must be a JSON object, got {}: {HOW}",
+            kind(&value)
+        )));
+    };
+    let field = |name: &str| -> Result<String, Error> {
+        let found = map.get(name).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        });
+        match found {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(Error::BadInput(format!(
+                "credentials field {name} must be a string, got {}: {HOW}",
+                kind(other)
+            ))),
+        }
+    };
+    let creds = Credentials {
+        server_url: field("ServerURL")?,
+        username: field("Username")?,
+        secret: Secret::new(field("Secret")?),
+    };
+    if creds.server_url.is_empty() {
+        return Err(Error::MissingServerUrl);
+    }
+    if creds.username.is_empty() {
+        return Err(Error::MissingUsername);
+    }
+    Ok(creds)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `get` answer: `{"ServerURL":…,"Username":…,"Secret":…}` + `\n`, in that order.
+pub fn encode_get(server_url: &str, username: &str, secret: &Secret) -> String {
+    let mut out =
+        String::with_capacity(48 + server_url.len() + username.len() + secret.expose().len());
+    out.push_str("{\"ServerURL\":");
+    push_go_string(&mut out, server_url);
+    out.push_str(",\"Username\":");
+    push_go_string(&mut out, username);
+    out.push_str(",\"Secret\":");
+    push_go_string(&mut out, secret.expose());
+    out.push_str("}\n");
+    out
+}
+
+/// The `list` answer: server → username, keys sorted bytewise as Go sorts map keys; `{}` when
+/// empty.
+pub fn encode_list(entries: &BTreeMap<String, String>) -> String {
+    let mut out = String::from("{");
+    for (i, (server, username)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_go_string(&mut out, server);
+        out.push(':');
+        push_go_string(&mut out, username);
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Appends `s` as a JSON string exactly as Go's `json.Encoder` (HTML escaping on) writes it.
+pub fn push_go_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(s: &str) -> String {
+        let mut out = String::new();
+        push_go_string(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn escapes_like_go() {
+        assert_eq!(go("<token>"), r#""\u003ctoken\u003e""#);
+        assert_eq!(go("a&b"), r#""a\u0026b""#);
+        assert_eq!(go("\u{2028}\u{2029}"), r#""\u2028\u2029""#);
+        assert_eq!(go("\u{1b}\u{0}\u{1f}"), r#""\u001b\u0000\u001f""#);
+        assert_eq!(go("\u{8}\u{c}\n\r\t"), r#""\b\f\n\r\t""#);
+        assert_eq!(go("q\"b\\"), r#""q\"b\\""#);
+        assert_eq!(go("\u{7f}é😀/"), "\"\u{7f}é😀/\"");
+    }
+
+    #[test]
+    fn get_answer_bytes() {
+        assert_eq!(
+            encode_get("ghcr.io", "<token>", &Secret::new("s")),
+            "{\"ServerURL\":\"ghcr.io\",\"Username\":\"\\u003ctoken\\u003e\",\"Secret\":\"s\"}\n"
+        );
+    }
+
+    #[test]
+    fn list_answer_bytes() {
+        assert_eq!(encode_list(&BTreeMap::new()), "{}\n");
+        let m = BTreeMap::from([
+            ("ghcr.io".to_string(), "bob".to_string()),
+            (
+                "https://index.docker.io/v1/".to_string(),
+                "alice".to_string(),
+            ),
+            ("Z".to_string(), "z".to_string()),
+        ]);
+        assert_eq!(
+            encode_list(&m),
+            "{\"Z\":\"z\",\"ghcr.io\":\"bob\",\"https://index.docker.io/v1/\":\"alice\"}\n"
+        );
+    }
+
+    #[test]
+    fn store_input_shapes() {
+        let go = br#"{"ServerURL":"ghcr.io","Username":"u","Secret":"p"}
+"#;
+        let py = br#"{"ServerURL": "ghcr.io", "Username": "\u00e9\ud83d\ude00", "Secret": "p"}"#;
+        let c = parse_store(go).unwrap();
+        assert_eq!(
+            (
+                c.server_url.as_str(),
+                c.username.as_str(),
+                c.secret.expose()
+            ),
+            ("ghcr.io", "u", "p")
+        );
+        assert_eq!(parse_store(py).unwrap().username, "é😀");
+        let lower = br#"{"serverurl":"x","username":"u","secret":"","Extra":1} trailing"#;
+        let c = parse_store(lower).unwrap();
+        assert_eq!((c.server_url.as_str(), c.secret.expose()), ("x", ""));
+    }
+
+    #[test]
+    fn store_input_errors() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "no credentials on stdin"),
+            (b"{", "invalid credentials JSON"),
+            (b"[1]", "must be a JSON object, got an array"),
+            (
+                br#"{"ServerURL":"x","Username":5}"#,
+                "Username must be a string, got a number",
+            ),
+            (
+                br#"{"ServerURL":"","Username":"u"}"#,
+                "no credentials server URL",
+            ),
+            (
+                br#"{"ServerURL":"x","Username":null}"#,
+                "no credentials username",
+            ),
+            (b"{\"ServerURL\":\"\xff\"}", "invalid credentials JSON"),
+        ];
+        for (input, want) in cases {
+            let err = parse_store(input).unwrap_err().to_string();
+            assert!(err.contains(want), "{input:?}: {err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn server_string() {
+        assert_eq!(server_from_stdin(b"ghcr.io\r\n").unwrap(), "ghcr.io");
+        assert_eq!(server_from_stdin(b"a\nb").unwrap(), "a\nb");
+        assert!(matches!(
+            server_from_stdin(b" \n"),
+            Err(Error::MissingServerUrl)
+        ));
+        assert!(matches!(
+            server_from_stdin(b"\xff"),
+            Err(Error::BadInput(_))
+        ));
+    }
+}

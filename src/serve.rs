@@ -1,0 +1,251 @@
+//! The five protocol verbs, run against the store under the current project's view.
+//!
+//! Every verb sees only what the project may use (see [`crate::policy`]): a hidden credential
+//! does not exist for `get`, `list`, `erase` or `store`. Answers are returned as the exact
+//! bytes to print; the caller owns stdout.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::error::{Error, Result};
+use crate::host::{self, Key};
+use crate::policy::{self, Restrictions};
+use crate::protocol::{self, MAX_INPUT, Verb};
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// What a verb runs against: the store and the current project.
+pub struct Context {
+    pub store: Store,
+    pub project: Option<String>,
+}
+
+/// Runs one verb; returns what to print on stdout.
+pub fn run(verb: Verb, stdin: &mut dyn Read, ctx: &Context) -> Result<String> {
+    match verb {
+        Verb::Get => get(&protocol::server_from_stdin(&read_input(stdin)?)?, ctx),
+        Verb::Store => {
+            store(protocol::parse_store(&read_input(stdin)?)?, ctx).map(|()| String::new())
+        }
+        Verb::Erase => {
+            erase(&protocol::server_from_stdin(&read_input(stdin)?)?, ctx).map(|()| String::new())
+        }
+        Verb::List => list(ctx),
+        Verb::Version => Ok(version_line()),
+    }
+}
+
+/// `docker-credential-northflank (<package>) <version>`, as `credentials.Serve` prints it.
+pub fn version_line() -> String {
+    format!(
+        "docker-credential-northflank (github.com/northflank/docker-credential-northflank) v{}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Reads all of stdin, refusing more than [`MAX_INPUT`] bytes.
+pub fn read_input(stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    stdin
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::BadInput(format!("cannot read stdin: {e}")))?;
+    if buf.len() > MAX_INPUT {
+        return Err(Error::BadInput(format!(
+            "input on stdin is larger than {} KiB; send one server address or one credentials JSON object",
+            MAX_INPUT / 1024
+        )));
+    }
+    Ok(buf)
+}
+
+/// Normalises a server string for a lookup. A string that is no registry names nothing that
+/// could be saved, so lookups treat it as not found (clients then carry on anonymously) and
+/// say why on stderr.
+fn lookup_key(server: &str) -> Option<Key> {
+    match host::normalize(server) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            diagnose(&format!(
+                "not a registry address ({e}); answering not found"
+            ));
+            None
+        }
+    }
+}
+
+/// One line on stderr. Clients pass stderr to the user's terminal and never parse it.
+#[allow(clippy::print_stderr)]
+fn diagnose(msg: &str) {
+    eprintln!("docker-credential-northflank: {msg}");
+}
+
+fn get(server: &str, ctx: &Context) -> Result<String> {
+    let key = lookup_key(server).ok_or(Error::NotFound)?;
+    let creds = ctx.store.registry(&key)?;
+    let Some(cred) = policy::select(&creds, |c| &c.restrictions, ctx.project.as_deref()) else {
+        if !creds.is_empty() {
+            let project = ctx.project.as_deref().unwrap_or("unset or invalid");
+            diagnose(&format!(
+                "{key} has credentials only for other projects ({}={project})",
+                policy::PROJECT_ENV
+            ));
+        }
+        return Err(Error::NotFound);
+    };
+    let secret = secret_of(cred)?;
+    Ok(protocol::encode_get(server, &cred.username, &secret))
+}
+
+/// The secret of a credential, from wherever its backend keeps it.
+pub fn secret_of(cred: &Credential) -> Result<Secret> {
+    match cred.backend {
+        Backend::File => cred.secret.clone().ok_or_else(|| {
+            Error::Store(format!(
+                "credential {:?} has no secret in the store; save it again with `add` or `docker login`",
+                cred.name
+            ))
+        }),
+    }
+}
+
+fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
+    let key = host::normalize(&input.server_url).map_err(|e| {
+        Error::BadInput(format!(
+            "cannot store credentials for {:?}: {e}",
+            input.server_url
+        ))
+    })?;
+    let project = ctx.project.as_deref();
+    ctx.store.write(|tx| {
+        let now = now_rfc3339();
+        let creds = tx.registry(key.as_str())?;
+        let chosen = policy::select(creds, |c| &c.restrictions, project).map(|c| c.name.clone());
+        if let Some(cred) = chosen.and_then(|name| creds.iter_mut().find(|c| c.name == name)) {
+            cred.username = input.username;
+            cred.secret = Some(input.secret);
+            cred.backend = Backend::File;
+            cred.updated = now;
+            return Ok(());
+        }
+        let taken: Vec<String> = tx.all()?.map(|c| c.name.clone()).collect();
+        let name = login_name(&key, &taken);
+        let creds = tx.registry(key.as_str())?;
+        creds.push(Credential {
+            name,
+            description: "saved by docker login".to_string(),
+            provider: Provider::guess(&key),
+            registry: key.as_str().to_string(),
+            username: input.username,
+            backend: Backend::File,
+            secret: Some(input.secret),
+            restrictions: Restrictions::unrestricted(),
+            created: now.clone(),
+            updated: now,
+        });
+        Ok(())
+    })
+}
+
+/// A unique, valid name for a credential created by `docker login`: `login-ghcr-io`,
+/// `login-127-0-0-1-5000-2`, …
+fn login_name(key: &Key, taken: &[String]) -> String {
+    let base = if key.as_str() == host::DOCKER_HUB {
+        "docker-hub".to_string()
+    } else if let Some(rest) = key.as_str().strip_prefix(host::DOCKER_HUB) {
+        format!("docker-hub-{rest}")
+    } else {
+        key.as_str().to_string()
+    };
+    let mut slug = String::from("login");
+    for part in base
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        slug.push('-');
+        slug.push_str(part);
+    }
+    if slug.len() > 34 {
+        // Cut at a separator, so the name never ends in half a word.
+        let cut = slug[..=34].rfind('-').unwrap_or(34);
+        slug.truncate(cut);
+    }
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                slug.clone()
+            } else {
+                format!("{slug}-{n}")
+            }
+        })
+        .find(|name| !taken.iter().any(|t| t == name))
+        .expect("BUG: some suffix is free")
+}
+
+fn erase(server: &str, ctx: &Context) -> Result<()> {
+    let Some(key) = lookup_key(server) else {
+        return Ok(());
+    };
+    let project = ctx.project.as_deref();
+    // Most erases (docker logout tries four spellings) find nothing: answer without a lock.
+    if policy::select(&ctx.store.registry(&key)?, |c| &c.restrictions, project).is_none() {
+        return Ok(());
+    }
+    ctx.store.write(|tx| {
+        let creds = tx.registry(key.as_str())?;
+        if let Some(name) =
+            policy::select(creds, |c| &c.restrictions, project).map(|c| c.name.clone())
+        {
+            creds.retain(|c| c.name != name);
+        }
+        Ok(())
+    })
+}
+
+fn list(ctx: &Context) -> Result<String> {
+    let project = ctx.project.as_deref();
+    let served: BTreeMap<String, String> = ctx
+        .store
+        .all()?
+        .into_iter()
+        .filter_map(|(key, creds)| {
+            let username = policy::select(&creds, |c| &c.restrictions, project)?
+                .username
+                .clone();
+            Some((key, username))
+        })
+        .collect();
+    Ok(protocol::encode_list(&served))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_names_are_valid_and_unique() {
+        let cases = [
+            ("ghcr.io", "login-ghcr-io"),
+            ("docker.io", "login-docker-hub"),
+            (
+                "https://index.docker.io/v1/access-token",
+                "login-docker-hub-access-token",
+            ),
+            ("[::1]:5000", "login-1-5000"),
+            ("127.0.0.1:5000", "login-127-0-0-1-5000"),
+            (
+                "a-very-long-registry-name.example.com:5050",
+                "login-a-very-long-registry-name",
+            ),
+        ];
+        for (server, want) in cases {
+            let name = login_name(&host::normalize(server).unwrap(), &[]);
+            assert_eq!(name, want);
+            policy::check_name(&name).unwrap();
+        }
+        let key = host::normalize("ghcr.io").unwrap();
+        let taken = vec!["login-ghcr-io".to_string(), "login-ghcr-io-2".to_string()];
+        assert_eq!(login_name(&key, &taken), "login-ghcr-io-3");
+    }
+}

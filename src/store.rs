@@ -1,0 +1,428 @@
+//! The embedded store: one small JSON file per registry, written atomically under a lock.
+//!
+//! Layout of the store directory (mode 0700):
+//!
+//! ```text
+//! store.json               {"version":1,"backend":"file"}  — format version, chosen backend
+//! .lock                    advisory lock held by every writer
+//! registries/<key>.json    {"version":1,"registry":"ghcr.io","credentials":[…]}  (mode 0600)
+//! ```
+//!
+//! Why one file per registry: `get` is on the path of every pull, and must cost the same with
+//! 10,000 saved credentials as with one — it reads exactly one small file and takes no lock.
+//! Readers never see a half-written file because writers write a temp file, `fsync` it and
+//! `rename` it over the old one; every protocol write touches one registry file, so it is
+//! atomic as a whole. Writers serialise on an exclusive `flock`, which the kernel drops when
+//! a writer dies, so a `SIGKILL` never leaves a stale lock, and temp files of dead writers are
+//! swept by the next one.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+use crate::host::Key;
+
+/// The on-disk format version. A later release that changes the format bumps it and migrates;
+/// this release refuses files from a newer one rather than misread them.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Overrides the store directory.
+pub const DIR_ENV: &str = "NORTHFLANK_CONFIG_DIR";
+
+const REGISTRIES: &str = "registries";
+const TMP_PREFIX: &str = ".tmp-";
+/// Larger registry files are refused as corrupt rather than read into memory.
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// The store's own settings file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub version: u32,
+    pub backend: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RegistryFile {
+    version: u32,
+    registry: String,
+    credentials: Vec<Credential>,
+}
+
+/// A handle on the store directory. Cheap: nothing is read until asked.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Store { dir: dir.into() }
+    }
+
+    /// The store at `$NORTHFLANK_CONFIG_DIR`, else the platform's data directory.
+    pub fn open_default() -> Result<Self> {
+        default_dir().map(Store::new)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn registry_path(&self, key: &str) -> PathBuf {
+        self.dir.join(REGISTRIES).join(file_name(key))
+    }
+
+    /// The credentials saved for one registry. Reads one file, takes no lock.
+    pub fn registry(&self, key: &Key) -> Result<Vec<Credential>> {
+        Ok(read_registry(&self.registry_path(key.as_str()))?
+            .map_or_else(Vec::new, |f| f.credentials))
+    }
+
+    /// Every saved credential, grouped by registry key.
+    pub fn all(&self) -> Result<BTreeMap<String, Vec<Credential>>> {
+        let dir = self.dir.join(REGISTRIES);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(io_error("read", &dir, &e)),
+        };
+        let mut all = BTreeMap::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error("read", &dir, &e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            if let Some(file) = read_registry(&entry.path())?
+                && !file.credentials.is_empty()
+            {
+                all.insert(file.registry, file.credentials);
+            }
+        }
+        Ok(all)
+    }
+
+    /// The store's settings, if anything was ever saved.
+    pub fn meta(&self) -> Result<Option<Meta>> {
+        let path = self.dir.join("store.json");
+        let Some(bytes) = read_limited(&path)? else {
+            return Ok(None);
+        };
+        let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, &e))?;
+        check_version(&path, meta.version)?;
+        Ok(Some(meta))
+    }
+
+    /// Runs `f` with the exclusive write lock held, then commits every registry it changed.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let _lock = self.lock()?;
+        // The first write records the format version (and backend) for later releases.
+        let meta = match self.meta()? {
+            Some(_) => None,
+            None => Some(Meta {
+                version: FORMAT_VERSION,
+                backend: "file".to_string(),
+            }),
+        };
+        let mut tx = Tx {
+            store: self,
+            loaded: BTreeMap::new(),
+            all_loaded: false,
+            meta,
+        };
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Creates the directories (0700) and takes the writers' lock, released on drop — and by
+    /// the kernel if the process dies.
+    fn lock(&self) -> Result<File> {
+        let regs = self.dir.join(REGISTRIES);
+        create_private_dir(&self.dir)?;
+        create_private_dir(&regs)?;
+        let path = self.dir.join(".lock");
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_error("open", &path, &e))?;
+        file.lock().map_err(|e| io_error("lock", &path, &e))?;
+        sweep_temp_files(&regs);
+        Ok(file)
+    }
+}
+
+/// A write transaction: registry files loaded on demand, changed in memory, committed at the end.
+pub struct Tx<'a> {
+    store: &'a Store,
+    loaded: BTreeMap<String, (Vec<Credential>, bool)>,
+    all_loaded: bool,
+    meta: Option<Meta>,
+}
+
+impl Tx<'_> {
+    /// The credentials of one registry, for changing. Changes are saved when the transaction ends.
+    pub fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
+        if !self.loaded.contains_key(key) {
+            let creds = read_registry(&self.store.registry_path(key))?
+                .map_or_else(Vec::new, |f| f.credentials);
+            self.loaded.insert(key.to_string(), (creds, false));
+        }
+        let entry = self.loaded.get_mut(key).expect("BUG: just inserted");
+        entry.1 = true;
+        Ok(&mut entry.0)
+    }
+
+    /// Every registry's credentials, read-only (for name lookups across registries).
+    pub fn all(&mut self) -> Result<impl Iterator<Item = &Credential>> {
+        if !self.all_loaded {
+            for (key, creds) in self.store.all()? {
+                self.loaded.entry(key).or_insert((creds, false));
+            }
+            self.all_loaded = true;
+        }
+        Ok(self.loaded.values().flat_map(|(c, _)| c.iter()))
+    }
+
+    /// Records the store's settings (written on commit).
+    pub fn set_meta(&mut self, meta: Meta) {
+        self.meta = Some(meta);
+    }
+
+    fn commit(self) -> Result<()> {
+        let dir = self.store.dir.join(REGISTRIES);
+        let mut changed = false;
+        if let Some(meta) = &self.meta {
+            let bytes = serde_json::to_vec_pretty(meta).expect("BUG: meta serialises");
+            write_atomic(&self.store.dir.join("store.json"), &bytes)?;
+        }
+        for (key, (creds, dirty)) in self.loaded {
+            if !dirty {
+                continue;
+            }
+            let path = self.store.registry_path(&key);
+            if creds.is_empty() {
+                match fs::remove_file(&path) {
+                    Ok(()) => changed = true,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error("remove", &path, &e)),
+                }
+                continue;
+            }
+            let file = RegistryFile {
+                version: FORMAT_VERSION,
+                registry: key,
+                credentials: creds,
+            };
+            let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
+            bytes.push(b'\n');
+            write_atomic(&path, &bytes)?;
+            changed = true;
+        }
+        if changed {
+            sync_dir(&dir);
+        }
+        Ok(())
+    }
+}
+
+/// The file name for a registry key: safe on every platform, readable, one per key.
+fn file_name(key: &str) -> String {
+    let mut name = String::with_capacity(key.len() + 5);
+    for b in key.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_') {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02x}"));
+        }
+    }
+    name.push_str(".json");
+    name
+}
+
+fn read_limited(path: &Path) -> Result<Option<Vec<u8>>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("read", path, &e)),
+    };
+    let mut bytes = Vec::new();
+    Read::by_ref(&mut file)
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error("read", path, &e))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Error::Store(format!(
+            "store file {} is larger than 64 MiB and cannot be a credential file; move it away",
+            path.display()
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+fn read_registry(path: &Path) -> Result<Option<RegistryFile>> {
+    let Some(bytes) = read_limited(path)? else {
+        return Ok(None);
+    };
+    let file: RegistryFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(path, &e))?;
+    check_version(path, file.version)?;
+    Ok(Some(file))
+}
+
+fn check_version(path: &Path, version: u32) -> Result<()> {
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(Error::Store(format!(
+            "store file {} has format version {version}, this docker-credential-northflank reads version {FORMAT_VERSION}: \
+             upgrade docker-credential-northflank",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, e: &serde_json::Error) -> Error {
+    // serde_json's message names a position, never the content, so no secret can leak here.
+    Error::Store(format!(
+        "store file {} is corrupt ({e}); restore it from a backup or remove it and save the credential again",
+        path.display()
+    ))
+}
+
+fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
+    Error::Store(format!(
+        "cannot {what} {}: {e}; check the directory's owner and permissions, or set {DIR_ENV} to a writable folder",
+        path.display()
+    ))
+}
+
+#[cfg(unix)]
+fn private_options() -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = OpenOptions::new();
+    o.mode(0o600);
+    o
+}
+
+#[cfg(not(unix))]
+fn private_options() -> OpenOptions {
+    OpenOptions::new()
+}
+
+/// Creates `dir` with mode 0700, or tightens an existing one that others can read.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {
+                if m.permissions().mode() & 0o077 != 0 {
+                    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                        .map_err(|e| io_error("secure", dir, &e))?;
+                }
+                Ok(())
+            }
+            _ => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io_error("create", dir, &e)),
+        }
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir).map_err(|e| io_error("create", dir, &e))
+}
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix,
+/// and a crash at any moment leaves one of the two on disk.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("BUG: store paths have a parent");
+    let tmp = dir.join(format!("{TMP_PREFIX}{}", std::process::id()));
+    let mut file = private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| io_error("write", &tmp, &e))?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error("write", path, &e));
+    }
+    Ok(())
+}
+
+/// Makes renames in `dir` durable. Best effort: not every platform can open a directory.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes temp files left by writers that died mid-write. Only called under the lock, so
+/// no live writer owns one.
+fn sweep_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// `$NORTHFLANK_CONFIG_DIR`, else `$XDG_DATA_HOME/docker-credential-northflank`, else the
+/// platform's data directory.
+fn default_dir() -> Result<PathBuf> {
+    const APP: &str = "docker-credential-northflank";
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env(DIR_ENV) {
+        return Ok(dir);
+    }
+    if let Some(xdg) = env("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+        return Ok(xdg.join(APP));
+    }
+    let base = if cfg!(windows) {
+        env("APPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library/Application Support"))
+    } else {
+        env("HOME").map(|h| h.join(".local/share"))
+    };
+    base.map(|b| b.join(APP)).ok_or_else(|| {
+        Error::Store(format!(
+            "cannot find a home directory for the credential store: set {DIR_ENV} or HOME"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_and_distinct() {
+        assert_eq!(file_name("ghcr.io"), "ghcr.io.json");
+        assert_eq!(file_name("localhost:5000"), "localhost%3a5000.json");
+        assert_eq!(file_name("[::1]:5000"), "%5b%3a%3a1%5d%3a5000.json");
+        assert_eq!(
+            file_name("https://index.docker.io/v1/"),
+            "https%3a%2f%2findex.docker.io%2fv1%2f.json"
+        );
+        assert_ne!(file_name("a:1"), file_name("a%3a1"));
+    }
+}
