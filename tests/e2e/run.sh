@@ -7,6 +7,7 @@
 #   HELPER_BIN=/path/to/binary tests/e2e/run.sh
 #   E2E_ONLY='skopeo|docker-pull' tests/e2e/run.sh   # run matching cases only
 #   E2E_KEEP=1 tests/e2e/run.sh      # keep the temp dir (and helper log) for a look
+#   E2E_LOG_COPY=helper-calls.log tests/e2e/run.sh   # copy the helper-call log out (CI artifact)
 #
 # Every case prints PASS/FAIL/SKIP; the run ends with `N passed, M failed, K skipped`
 # and exits non-zero if any case failed.  A missing tool is a SKIP, or a FAIL when
@@ -63,6 +64,7 @@ cleanup() {
   fi
   local i
   for ((i = ${#CREATED_PATHS[@]} - 1; i >= 0; i--)); do rm -rf -- "${CREATED_PATHS[i]}"; done
+  [[ -n ${E2E_LOG_COPY:-} ]] && cp "$HLOG" "$E2E_LOG_COPY" 2>/dev/null
   if [[ -n $E2E_KEEP ]]; then
     say "E2E_KEEP set: left $T (helper log: $HLOG)"
   else
@@ -157,7 +159,7 @@ need() { # need TOOL... : skip (or fail under CI=true) when a tool is missing
     fi
   done
 }
-need_helper() { [[ -x $REAL_HELPER ]] || fail "helper binary not found at $HELPER_BIN (build it: cargo build --release)"; }
+need_helper() { need jq; [[ -x $REAL_HELPER ]] || fail "helper binary not found at $HELPER_BIN (build it: cargo build --release)"; }
 need_registry() { # need_registry VAR : the registry started OK
   [[ -n ${!1:-} ]] || fail "registry $1 is not running (see the registry cases above)"
 }
@@ -245,15 +247,16 @@ calls_since_case() { # helper log lines written since this case started
   local n; n=$(grep -n '^=== case ' "$HLOG" | tail -1 | cut -d: -f1)
   tail -n +"$((n + 1))" "$HLOG"
 }
+from_clients() { grep -vE ' caller=(bash|timeout) '; }  # drop the suite's own calls
 expect_helper_called() { # expect_helper_called VERB STDIN [EXIT] : a client (not the suite) made this call
   local verb=$1 in=$2 ex=${3-} pat
   pat="argv=$verb  stdin=$(printf '%q' "$in") exit=${ex:+$ex }"
-  calls_since_case | grep -v ' caller=bash ' | grep -qF -- "$pat" ||
+  calls_since_case | from_clients | grep -qF -- "$pat" ||
     fail "expected a client to call the helper: $verb with stdin '$in'${ex:+ and exit $ex}"
   echo "  a client called: $verb '$in'${ex:+ -> exit $ex}"
 }
 expect_no_store_call() {
-  ! calls_since_case | grep -v ' caller=bash ' | grep -q ' argv=store ' || fail "a client called 'store' but should not have"
+  ! calls_since_case | from_clients | grep -q ' argv=store ' || fail "a client called 'store' but should not have"
 }
 
 # ---------------------------------------------------------------- infrastructure
@@ -429,7 +432,7 @@ case_skopeo_login_stores() {
   need_helper; need skopeo; need_registry R_HTTP
   client_in "$PASS1" skopeo login --authfile "$AUTHFILE" --tls-verify=false -u "$USER1" --password-stdin "$R_HTTP"
   ok "skopeo login"; no_go_crash
-  calls_since_case | grep -v ' caller=bash ' | grep -q ' argv=store ' || fail "skopeo did not call the helper's store"
+  calls_since_case | from_clients | grep -q ' argv=store ' || fail "skopeo did not call the helper's store"
   expect_cred "$R_HTTP" "$USER1" "$PASS1"
   expect_list_has "$R_HTTP" "$USER1"
   expect_no_secret_in "$AUTHFILE"
@@ -623,7 +626,7 @@ case_docker_login_stores() {
   client_in "$PASS1" docker login -u "$USER1" --password-stdin "$R_HTTP"
   ok "docker login"
   out_lacks 'stored unencrypted'
-  calls_since_case | grep -v ' caller=bash ' | grep -q ' argv=store ' || fail "docker did not call the helper's store"
+  calls_since_case | from_clients | grep -q ' argv=store ' || fail "docker did not call the helper's store"
   expect_cred "$R_HTTP" "$USER1" "$PASS1"
   expect_list_has "$R_HTTP" "$USER1"
   expect_no_secret_in "$DOCKER_CONFIG/config.json"
@@ -789,7 +792,7 @@ case_docker_hub_login_fake_engine() {
   export DOCKER_HOST=unix://$sock
   client_in "$PASS1" docker login -u hubuser --password-stdin
   ok "docker login (Docker Hub, fake engine)"
-  calls_since_case | grep -v ' caller=bash ' | grep -F ' argv=store ' | grep -qF 'https://index.docker.io/v1/' ||
+  calls_since_case | from_clients | grep -F ' argv=store ' | grep -qF 'https://index.docker.io/v1/' ||
     fail "docker login did not store under $HUB_KEY"
   expect_cred "$HUB_KEY" hubuser "$PASS1"
   expect_cred docker.io hubuser "$PASS1"
