@@ -618,6 +618,26 @@ case_projects_docker_pull() {
   docker image rm -f "$R_HTTP/tiny:v1" >/dev/null
 }
 
+case_projects_docker_login_logout_scoped() {
+  # docker login in a project updates that project's credential (name and restriction kept);
+  # docker logout there removes that whole credential and nothing the context cannot see.
+  need_helper; need_docker; need_registry R_HTTP
+  nf_add e2e-proj "$R_HTTP" old-user "$WRONG" proj-allowed
+  client_in "$PASS1" env NORTHFLANK_PROJECT=proj-allowed docker login -u "$USER1" --password-stdin "$R_HTTP"
+  ok "docker login in proj-allowed"
+  NORTHFLANK_PROJECT=proj-allowed expect_cred "$R_HTTP" "$USER1" "$PASS1"
+  local ls; ls=$("$NF" ls --json </dev/null) || fail "ls --json failed"
+  echo "  ls: $(jq -c '[.[] | {name, registry, username, restricted, projects}]' <<<"$ls")"
+  [[ $(jq 'length' <<<"$ls") == 1 ]] || fail "login in the project should update the one credential, not add another"
+  [[ $(jq -r '.[0] | "\(.name) \(.restricted) \(.projects | join(","))"' <<<"$ls") == "e2e-proj true proj-allowed" ]] ||
+    fail "the updated credential should keep its name and its restriction"
+  expect_no_cred "$R_HTTP"   # still invisible outside the project
+  client env NORTHFLANK_PROJECT=proj-allowed docker logout "$R_HTTP"
+  ok "docker logout in proj-allowed"
+  ls=$("$NF" ls --json </dev/null)
+  [[ $(jq 'length' <<<"$ls") == 0 ]] || fail "logout should remove the whole credential; ls: $ls"
+}
+
 # --- 4. docker CLI with the real engine ----------------------------------------------------
 docker_rmi() { docker image rm -f "$@" >/dev/null 2>&1 || true; }
 
@@ -906,6 +926,7 @@ run_case sdk-apiclient-pull-via-credhelpers case_sdk_apiclient_pull
 run_case projects-skopeo-allowed-other-none case_projects_skopeo
 run_case projects-logout-from-other-project-untouched case_projects_logout_other_project_untouched
 run_case projects-docker-pull case_projects_docker_pull
+run_case projects-docker-login-logout-scoped case_projects_docker_login_logout_scoped
 # 7. the log
 run_case helper-log-masks-secrets case_helper_log_masks_secrets
 
