@@ -128,13 +128,22 @@ pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
 
 /// The full record (secret included) of a credential listed by [`served`].
 pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
-    let key = host::normalize(&summary.registry)
-        .map_err(|e| Error::Store(format!("the store holds an invalid registry key {:?} ({e})", summary.registry)))?;
+    let key = host::normalize(&summary.registry).map_err(|e| {
+        Error::Store(format!(
+            "the store holds an invalid registry key {:?} ({e})",
+            summary.registry
+        ))
+    })?;
     ctx.store
         .registry(&key)?
         .into_iter()
         .find(|c| c.name == summary.name)
-        .ok_or_else(|| Error::Store(format!("credential {:?} changed while reading it; try again", summary.name)))
+        .ok_or_else(|| {
+            Error::Store(format!(
+                "credential {:?} changed while reading it; try again",
+                summary.name
+            ))
+        })
 }
 
 /// The secret of a credential, from wherever its backend keeps it.

@@ -126,7 +126,11 @@ impl Store {
         {
             return Ok(index.registries);
         }
-        Ok(self.all()?.into_iter().map(|(k, c)| (k, without_secrets(c))).collect())
+        Ok(self
+            .all()?
+            .into_iter()
+            .map(|(k, c)| (k, without_secrets(c)))
+            .collect())
     }
 
     /// The store's settings, if anything was ever saved.
@@ -255,7 +259,12 @@ impl Tx<'_> {
             }
             _ => Index {
                 version: FORMAT_VERSION,
-                registries: self.store.all()?.into_iter().map(|(k, c)| (k, without_secrets(c))).collect(),
+                registries: self
+                    .store
+                    .all()?
+                    .into_iter()
+                    .map(|(k, c)| (k, without_secrets(c)))
+                    .collect(),
             },
         };
         let bytes = serde_json::to_vec(&index).expect("BUG: index serialises");
@@ -273,7 +282,11 @@ fn write_registry(path: &Path, key: &str, creds: &[Credential]) -> Result<()> {
             _ => Ok(()),
         };
     }
-    let file = RegistryFile { version: FORMAT_VERSION, registry: key.to_string(), credentials: creds.to_vec() };
+    let file = RegistryFile {
+        version: FORMAT_VERSION,
+        registry: key.to_string(),
+        credentials: creds.to_vec(),
+    };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
     bytes.push(b'\n');
     write_atomic(path, &bytes)

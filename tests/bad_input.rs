@@ -150,7 +150,10 @@ fn corrupt_store_file_is_a_clear_error_and_is_left_alone() {
         let saved_index = std::fs::read(&index).unwrap();
         std::fs::write(&index, b"{not json").unwrap();
         let text = assert_one_line_failure(&h.run(&["list"], b""), "list");
-        assert!(text.contains("is corrupt") && text.contains("ghcr.io.json"), "{text}");
+        assert!(
+            text.contains("is corrupt") && text.contains("ghcr.io.json"),
+            "{text}"
+        );
         std::fs::write(&index, saved_index).unwrap();
     }
     // Other registries keep working.
