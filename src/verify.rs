@@ -267,7 +267,7 @@ pub fn verify(
     let first = verify_once(registry, username, secret, opts);
     let no_scheme = !registry.contains("://");
     match first {
-        Err(Failure::Tls { .. } | Failure::NotARegistry { .. })
+        Err(Failure::Tls { .. } | Failure::NotARegistry { .. } | Failure::Unreachable { .. })
             if no_scheme && Target::parse(registry).is_ok_and(|t| t.is_loopback()) =>
         {
             // A definite answer over http beats the TLS error; any other failure does not.

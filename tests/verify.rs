@@ -621,6 +621,9 @@ fn read_request(conn: &mut TcpStream) -> Option<Req> {
         if buf.len() > 64 * 1024 || conn.read(&mut byte).ok()? == 0 {
             return None;
         }
+        if buf.is_empty() && byte[0] == 0x16 {
+            return None; // a TLS handshake: hang up at once, as a plain-HTTP server would fail it
+        }
         buf.push(byte[0]);
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -1149,4 +1152,38 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn loopback_registry_without_scheme_falls_back_to_plain_http_like_docker() {
+    // A plain-HTTP registry on 127.0.0.1 with Basic auth, as `docker-registry` runs by default.
+    let server = Mock::start(|req| {
+        let authed = req
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("authorization") && *v == basic(USER, PASSWORD));
+        if authed {
+            reply(
+                200,
+                &[("Docker-Distribution-Api-Version", "registry/2.0")],
+                "{}",
+            )
+        } else {
+            reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], "")
+        }
+    });
+    let host = format!("127.0.0.1:{}", server.port);
+    let ok = verify(&host, USER, &secret(), &opts()).expect("accepted over http");
+    assert_eq!(ok.auth, AuthUsed::Basic);
+    assert_eq!(ok.endpoint, format!("http://{host}/v2/"));
+    // A wrong password over the fallback is a clear rejection, not the https handshake error.
+    let err = verify(&host, USER, &Secret::new("nope"), &opts()).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    // Every request went over http: the https attempt never reached the handler.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.target.starts_with("/v2/"))
+    );
 }
