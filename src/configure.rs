@@ -429,12 +429,13 @@ fn lcs_ops<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
             ops.push(Op::Same(a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) {
-            ops.push(Op::Add(b[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || t[i + 1][j] >= t[i][j + 1]) {
+            // Deletions first, as diff(1) shows a changed line.
             ops.push(Op::Del(a[i]));
             i += 1;
+        } else {
+            ops.push(Op::Add(b[j]));
+            j += 1;
         }
     }
     ops

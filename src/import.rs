@@ -29,6 +29,7 @@ struct Found {
     /// The `auths` key as written in the file, for messages.
     written: String,
     key: Key,
+    provider: Provider,
     username: String,
     secret: Secret,
 }
@@ -64,8 +65,10 @@ pub fn run(
     let parsed = parse(source, text)?;
     let mut report = Report::default();
     for f in &parsed.found {
-        let provider = Provider::guess(&f.key);
-        if let Some(w) = secret_input::shape_warning(provider, &f.secret) {
+        // A guessed `custom` says nothing about what the token should look like.
+        if f.provider != Provider::Custom
+            && let Some(w) = secret_input::shape_warning(f.provider, &f.secret)
+        {
             report.warnings.push(format!("{}: {w}", f.written));
         }
         if f.key.as_str() != f.written
@@ -171,7 +174,7 @@ fn save_one(
     creds.push(Credential {
         name: name.clone(),
         description: "imported from a Docker config.json".to_string(),
-        provider: Provider::guess(&f.key),
+        provider: f.provider,
         registry: key.to_string(),
         username: f.username.clone(),
         backend: Backend::File,
@@ -288,11 +291,20 @@ fn parse_entry(written: &str, entry: &Value) -> std::result::Result<Option<Found
         }
     };
     let found = |username: String, secret: &str| {
+        let secret = Secret::new(secret);
+        // Any host may be a self-hosted GitLab; its tokens say so.
+        let provider = match Provider::guess(&key) {
+            Provider::Custom if secret_input::issuer(&secret) == Some(Provider::Gitlab) => {
+                Provider::Gitlab
+            }
+            guessed => guessed,
+        };
         Ok(Some(Found {
             written: written.to_string(),
             key: key.clone(),
+            provider,
             username,
-            secret: Secret::new(secret),
+            secret,
         }))
     };
     if let Some(token) = field("identitytoken")? {
@@ -320,8 +332,9 @@ fn decode_auth(auth: &str) -> std::result::Result<(String, String), String> {
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let bytes = LENIENT.decode(auth.trim()).map_err(|e| {
-        format!("\"auth\" is not valid base64 ({e}): it must be base64 of user:password")
+    // base64's own message quotes the offending character: leave it out.
+    let bytes = LENIENT.decode(auth.trim()).map_err(|_| {
+        "\"auth\" is not valid base64: it must be base64 of user:password".to_string()
     })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         "\"auth\" does not decode to UTF-8 text: it must be base64 of user:password".to_string()

@@ -78,6 +78,14 @@ const PREFIXES: &[(&str, Provider, &str)] = &[
     ("dckr_oat_", Provider::Dockerhub, "Docker Hub"),
 ];
 
+/// The provider whose token prefix `secret` carries, if any.
+pub fn issuer(secret: &Secret) -> Option<Provider> {
+    PREFIXES
+        .iter()
+        .find(|(p, _, _)| secret.expose().starts_with(p))
+        .map(|(_, provider, _)| *provider)
+}
+
 /// A warning when a secret does not look like what `provider` takes, or `None`. Warnings, not
 /// errors: token formats change, and a self-hosted GitLab or a password may be right after all.
 /// The message never contains the secret.
