@@ -23,7 +23,9 @@ use crate::import;
 use crate::keyfile;
 use crate::policy::{self, Restrictions};
 use crate::secret_input::{self, Source};
+use crate::serve::{self, Context, read_input};
 use crate::store::Store;
+use crate::{kube, verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +67,51 @@ enum Command {
     Configure(ConfigureArgs),
     /// Check the installation, the config files, the store and the current project.
     Doctor,
+    /// Write the credentials a project may use as a Docker config.json or a Kubernetes Secret.
+    Export(ExportArgs),
+    /// Answer the kubelet's image credential provider protocol (CredentialProviderRequest on stdin).
+    Kubelet,
+    /// Check a saved credential against its registry (Docker Registry v2 handshake).
+    Verify {
+        /// A credential name, or a registry host (checks what `get` serves for it here).
+        target: String,
+        #[command(flatten)]
+        opts: VerifyArgs,
+    },
+    /// Print a kubelet CredentialProviderConfig for the saved registries.
+    KubeletConfig {
+        /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
+        #[arg(long, value_name = "ID")]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    DockerConfig,
+    KubernetesSecret,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Export what this project may use (exactly what `get` serves it).
+    #[arg(long, value_name = "ID")]
+    project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "docker-config")]
+    format: ExportFormat,
+    /// The Secret's name (kubernetes-secret).
+    #[arg(long, value_name = "NAME", default_value = "northflank-registry")]
+    name: String,
+    /// The Secret's namespace (kubernetes-secret).
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Write the Secret manifest as JSON instead of YAML.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file (created with mode 0600) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +146,35 @@ struct AddArgs {
     /// A free-text description.
     #[arg(long, default_value = "")]
     description: String,
+    /// Check the credential against the registry first; save nothing if it is refused.
+    #[arg(long)]
+    verify: bool,
+    #[command(flatten)]
+    verify_opts: VerifyArgs,
+}
+
+/// How to reach the registry when verifying.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Trust this CA certificate (PEM) too, for a registry with a private CA.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    timeout: u64,
+    /// Allow plain http:// to a registry that is not on this machine.
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+impl VerifyArgs {
+    fn options(&self) -> verify::Options {
+        let mut o = verify::Options::from_env();
+        o.timeout = std::time::Duration::from_secs(self.timeout.max(1));
+        o.ca_cert = self.ca_cert.clone();
+        o.insecure_http = self.insecure_http;
+        o
+    }
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +249,10 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::ImportDockerConfig(a) => import_docker_config(&store, a),
         Command::Configure(a) => configure(&store, a),
         Command::Doctor => doctor(&store),
+        Command::Export(a) => export(store, a),
+        Command::Kubelet => kubelet(store),
+        Command::Verify { target, opts } => verify_saved(store, &target, &opts),
+        Command::KubeletConfig { project } => kubelet_config(store, project),
     }
 }
 
@@ -181,6 +261,10 @@ fn first_line(msg: &str) -> String {
     let line = msg.lines().next().unwrap_or("invalid arguments");
     let line = line.strip_prefix("error: ").unwrap_or(line);
     format!("{line} (see --help)")
+}
+
+fn check_project(project: &str) -> Result<String> {
+    Ok(check_projects(&[project.to_string()])?.remove(0))
 }
 
 fn check_projects(projects: &[String]) -> Result<Vec<String>> {
@@ -232,6 +316,8 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         a.provider,
         Provider::Gcr | Provider::GcrUs | Provider::GcrEu | Provider::GcrAsia
     );
+    // Said after the save, so a failure stays the one line on stderr.
+    let mut notes: Vec<String> = Vec::new();
     let (username, secret) = match &a.keyfile {
         Some(_) if !gcr => {
             return Err(Error::BadInput(format!(
@@ -244,13 +330,16 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
             let username = a
                 .username
                 .unwrap_or_else(|| keyfile::JSON_KEY_USER.to_string());
+            notes.push(format!(
+                "keyfile: service account {}",
+                key_file.client_email
+            ));
             if username != keyfile::JSON_KEY_USER {
-                eprintln!(
+                notes.push(format!(
                     "warning: GCR takes a keyfile with the user name {}, not {username:?}",
                     keyfile::JSON_KEY_USER
-                );
+                ));
             }
-            eprintln!("keyfile: service account {}", key_file.client_email);
             (username, key_file.secret)
         }
         None => {
@@ -265,11 +354,13 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
             };
             let secret = secret_input::read(source)?;
             if gcr && username == keyfile::JSON_KEY_USER {
-                // The same check --keyfile makes, for a key piped in on stdin.
-                keyfile::check(secret.expose())
-                    .map_err(|why| Error::BadInput(format!("the secret for {username} {why}")))?;
+                // The check --keyfile makes, for a key piped in: a warning here, like the
+                // token checks, since only --keyfile says "this is a service-account key".
+                if let Err(why) = keyfile::check(secret.expose()) {
+                    notes.push(format!("warning: the secret for {username} {why}"));
+                }
             } else if let Some(w) = secret_input::shape_warning(a.provider, &secret) {
-                eprintln!("warning: {w}");
+                notes.push(format!("warning: {w}"));
             }
             (username, secret)
         }
@@ -278,6 +369,10 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         return Err(Error::BadInput(
             "--username is empty: give the registry user name".into(),
         ));
+    }
+    if a.verify {
+        let accepted = verify::verify(key.as_str(), &username, &secret, &a.verify_opts.options())?;
+        println!("{accepted}");
     }
     let now = now_rfc3339();
     let cred = Credential {
@@ -306,6 +401,9 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
             .map_err(Error::Conflict)
     })?;
     println!("saved {:?} for {key} ({scope})", a.name);
+    for note in notes {
+        eprintln!("{note}");
+    }
     hint_configure(&key);
     Ok(())
 }
@@ -617,4 +715,131 @@ pub fn is_command(arg: &str) -> bool {
     Cli::command()
         .get_subcommands()
         .any(|c| c.get_name() == arg)
+}
+
+fn export(store: Store, a: ExportArgs) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: Some(check_project(&a.project)?),
+    };
+    let mut entries = Vec::new();
+    for cred in serve::served(&ctx)? {
+        let secret = serve::secret_of(&cred)?;
+        entries.push(kube::Entry {
+            key: cred.registry,
+            username: cred.username,
+            secret,
+        });
+    }
+    let text = match a.format {
+        ExportFormat::DockerConfig => kube::docker_config(&entries),
+        ExportFormat::KubernetesSecret => {
+            let format = if a.json {
+                kube::ManifestFormat::Json
+            } else {
+                kube::ManifestFormat::Yaml
+            };
+            kube::kubernetes_secret(&entries, &a.name, a.namespace.as_deref(), format)?
+        }
+    };
+    eprintln!(
+        "warning: this output contains the registry secrets of {} credential(s) for project {}: keep it private",
+        entries.len(),
+        a.project
+    );
+    match a.output {
+        None => print!("{text}"),
+        Some(path) => write_private(&path, text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read, also when it already existed.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| Error::BadInput(format!("cannot write {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+        }
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(fail)
+}
+
+/// The kubelet exec plugin: one request on stdin, one response on stdout.
+fn kubelet(store: Store) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
+    };
+    let request = read_input(&mut std::io::stdin().lock())?;
+    let answer = kube::kubelet_response(&request, |registry: &str| -> Result<_> {
+        let Ok(key) = host::normalize(registry) else {
+            return Ok(None);
+        };
+        let Some(cred) = serve::served_for(&ctx, &key)? else {
+            return Ok(None);
+        };
+        let secret = serve::secret_of(&cred)?;
+        Ok(Some((cred.username, secret)))
+    })?;
+    print!("{answer}");
+    Ok(())
+}
+
+fn kubelet_config(store: Store, project: Option<String>) -> Result<()> {
+    let project = project.as_deref().map(check_project).transpose()?;
+    let dir = store.dir().to_string_lossy().into_owned();
+    let ctx = Context {
+        store,
+        project: project.clone(),
+    };
+    let hosts: Vec<String> = serve::served(&ctx)?
+        .into_iter()
+        .map(|c| c.registry)
+        .collect();
+    print!(
+        "{}",
+        kube::provider_config(&hosts, project.as_deref(), Some(&dir))?
+    );
+    Ok(())
+}
+
+/// `verify NAME|HOST`: a name picks that credential; a host picks what `get` serves here.
+fn verify_saved(store: Store, target: &str, opts: &VerifyArgs) -> Result<()> {
+    let by_name = store
+        .all()?
+        .into_values()
+        .flatten()
+        .find(|c| c.name == target);
+    let cred = match by_name {
+        Some(c) => c,
+        None => {
+            let key = host::normalize(target).map_err(|e| {
+                Error::BadInput(format!(
+                    "{target:?} is neither a saved credential's name nor a registry ({e})"
+                ))
+            })?;
+            let project =
+                policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref());
+            let ctx = Context { store, project };
+            serve::served_for(&ctx, &key)?.ok_or_else(|| {
+                Error::BadInput(format!(
+                    "no credential for {key} in this context: see `docker-credential-northflank ls`"
+                ))
+            })?
+        }
+    };
+    let secret = serve::secret_of(&cred)?;
+    let accepted = verify::verify(&cred.registry, &cred.username, &secret, &opts.options())?;
+    println!("{:?} ({}): {accepted}", cred.name, cred.registry);
+    Ok(())
 }

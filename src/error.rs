@@ -30,6 +30,9 @@ pub enum Error {
     /// The store could not be read or written; the text names the file and the fix.
     #[error("{0}")]
     Store(String),
+    /// A registry refused or could not check a credential; the exit code tells which.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::Failure),
     /// A management command failed for another reason (network, keychain, …).
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
@@ -38,7 +41,16 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        1
+        match self {
+            Error::Verify(f) => f.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Self {
+        Error::BadInput(e.to_string())
     }
 }
 

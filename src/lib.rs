@@ -23,7 +23,8 @@
 //! for the crash-safe file store.
 //!
 //! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`,
-//! `rename`, `import-docker-config`, `configure`, `doctor`), see [`cli`].
+//! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
+//! `kubelet-config`), see [`cli`].
 
 pub mod cli;
 pub mod configure;
@@ -34,12 +35,14 @@ pub mod host;
 pub mod import;
 pub mod jsonedit;
 pub mod keyfile;
+pub mod kube;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
 pub mod secret_input;
 pub mod serve;
 pub mod store;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -109,7 +112,7 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
 fn help() -> String {
     format!(
         "{USAGE}\nManage saved credentials: docker-credential-northflank \
-         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor> --help\n\
+         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet> --help\n\
          Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder)\n"
     )
 }
