@@ -389,7 +389,7 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     };
     let scope = describe_scope(&cred.restrictions);
     store.write(|tx| {
-        if tx.all()?.any(|c| c.name == cred.name) {
+        if tx.all()?.iter().any(|c| c.name == cred.name) {
             return Err(Error::Conflict(format!(
                 "a credential named {:?} already exists: choose another name, or remove it with `rm` first",
                 cred.name
@@ -446,7 +446,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
         .map(|p| check_projects(&[p]))
         .transpose()?
         .and_then(|mut v| v.pop());
-    let all = store.all()?;
+    let all = store.summaries()?;
     let mut rows: Vec<&Credential> = match project.as_deref() {
         // Exactly what `get` would serve to that project: one credential per registry.
         Some(p) => all
@@ -532,6 +532,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
 /// Finds the registry of the credential called `name`.
 fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
     tx.all()?
+        .into_iter()
         .find(|c| c.name == name)
         .map(|c| c.registry.clone())
         .ok_or_else(|| {
@@ -580,7 +581,7 @@ fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
 fn rename(store: &Store, old: &str, new: &str) -> Result<()> {
     policy::check_name(new).map_err(Error::BadInput)?;
     let registry = store.write(|tx| {
-        if old != new && tx.all()?.any(|c| c.name == new) {
+        if old != new && tx.all()?.iter().any(|c| c.name == new) {
             return Err(Error::Conflict(format!(
                 "a credential named {new:?} already exists: choose another name"
             )));
@@ -723,7 +724,8 @@ fn export(store: Store, a: ExportArgs) -> Result<()> {
         project: Some(check_project(&a.project)?),
     };
     let mut entries = Vec::new();
-    for cred in serve::served(&ctx)? {
+    for summary in serve::served(&ctx)? {
+        let cred = serve::with_secret(&ctx, &summary)?;
         let secret = serve::secret_of(&cred)?;
         entries.push(kube::Entry {
             key: cred.registry,

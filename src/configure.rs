@@ -177,7 +177,7 @@ pub struct Outcome {
 /// The registries with saved credentials, plus `extra`.
 pub fn saved_keys(store: &Store, extra: &[Key]) -> Result<BTreeSet<Key>> {
     let mut keys: BTreeSet<Key> = extra.iter().cloned().collect();
-    for registry in store.all()?.into_keys() {
+    for registry in store.summaries()?.into_keys() {
         if let Ok(key) = host::normalize(&registry) {
             keys.insert(key);
         }

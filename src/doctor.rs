@@ -341,7 +341,7 @@ fn project(store: &Store) -> Vec<Check> {
             policy::PROJECT_ENV
         ))),
     }
-    let Ok(all) = store.all() else {
+    let Ok(all) = store.summaries() else {
         return checks;
     };
     let mut seen = Vec::new();

@@ -18,7 +18,7 @@ use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
 use crate::secret::Secret;
 use crate::secret_input;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 /// Prefix of generated names: `import-ghcr-io`.
 const NAME_PREFIX: &str = "import";
@@ -34,14 +34,17 @@ struct Found {
     secret: Secret,
 }
 
+/// `(auths key as written, what is wrong)`.
+type Problem = (String, String);
+
 /// What the file holds, entry by entry.
 #[derive(Debug, Default)]
 struct Parsed {
     found: Vec<Found>,
     /// `(auths key or "credsStore", why)`: informational.
-    skipped: Vec<(String, String)>,
+    skipped: Vec<Problem>,
     /// `(auths key, what is wrong)`: the import fails at the end.
-    failed: Vec<(String, String)>,
+    failed: Vec<Problem>,
 }
 
 /// What an import did (or, on a dry run, would do), as lines for people.
@@ -80,36 +83,14 @@ pub fn run(
             ));
         }
     }
-    let apply = |all: &mut BTreeMap<String, Vec<Credential>>| {
-        let mut changed = Vec::new();
-        let mut lines = Vec::new();
-        let mut failed = Vec::new();
-        for f in &parsed.found {
-            match save_one(all, f, restrictions) {
-                Ok(line) => {
-                    changed.push(f.key.as_str().to_string());
-                    lines.push(line);
-                }
-                Err(why) => failed.push((f.written.clone(), why)),
-            }
-        }
-        (changed, lines, failed)
-    };
     let (lines, conflicts) = if dry_run {
         let mut all = store.all()?;
-        let (_, lines, failed) = apply(&mut all);
-        (lines, failed)
+        let mut taken: Vec<String> = all.values().flatten().map(|c| c.name.clone()).collect();
+        save_all(&mut all, &parsed.found, restrictions, &mut taken)?
     } else {
         store.write(|tx| {
-            let mut all: BTreeMap<String, Vec<Credential>> = BTreeMap::new();
-            for c in tx.all()? {
-                all.entry(c.registry.clone()).or_default().push(c.clone());
-            }
-            let (changed, lines, failed) = apply(&mut all);
-            for key in changed {
-                *tx.registry(&key)? = all.remove(&key).unwrap_or_default();
-            }
-            Ok((lines, failed))
+            let mut taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
+            save_all(tx, &parsed.found, restrictions, &mut taken)
         })?
     };
     let verb = if dry_run { "would " } else { "" };
@@ -125,6 +106,45 @@ pub fn run(
     Ok(report)
 }
 
+/// Where an import reads and changes one registry's credentials, secrets included: the write
+/// transaction when saving, an in-memory copy of the store on a dry run.
+trait Registries {
+    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>>;
+}
+
+impl Registries for BTreeMap<String, Vec<Credential>> {
+    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
+        Ok(self.entry(key.to_string()).or_default())
+    }
+}
+
+impl Registries for Tx<'_> {
+    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
+        Tx::registry(self, key)
+    }
+}
+
+/// Saves every found entry; returns the lines for the saved ones and `(entry, why)` for the
+/// ones that would have made a choice ambiguous. `taken` holds every name in use and grows
+/// with the names this import creates.
+fn save_all(
+    regs: &mut dyn Registries,
+    found: &[Found],
+    restrictions: &Restrictions,
+    taken: &mut Vec<String>,
+) -> Result<(Vec<String>, Vec<Problem>)> {
+    let mut lines = Vec::new();
+    let mut failed = Vec::new();
+    for f in found {
+        let creds = regs.registry(f.key.as_str())?;
+        match save_one(creds, f, restrictions, taken) {
+            Ok(line) => lines.push(line),
+            Err(why) => failed.push((f.written.clone(), why)),
+        }
+    }
+    Ok((lines, failed))
+}
+
 /// The `/path` of a namespaced `auths` key (podman's `quay.io/org`), if any.
 fn namespace_of(written: &str) -> Option<&str> {
     let rest = written.split_once("://").map_or(written, |(_, r)| r);
@@ -133,7 +153,7 @@ fn namespace_of(written: &str) -> Option<&str> {
         .then_some(path)
 }
 
-/// Saves one registry's credentials into `all`: updates the credential saved for exactly the
+/// Saves one registry's credentials into `creds` (that registry's): updates the credential saved for exactly the
 /// same scope (same projects, or unrestricted), else creates one with a generated name.
 ///
 /// Why "exactly the same scope" and not "whatever `get` would serve there", as protocol `store`
@@ -141,9 +161,10 @@ fn namespace_of(written: &str) -> Option<&str> {
 /// project uses, nor one shared with other projects. Where a new credential would make the
 /// choice ambiguous, the entry fails with the reason instead.
 fn save_one(
-    all: &mut BTreeMap<String, Vec<Credential>>,
+    creds: &mut Vec<Credential>,
     f: &Found,
     restrictions: &Restrictions,
+    taken: &mut Vec<String>,
 ) -> std::result::Result<String, String> {
     let key = f.key.as_str();
     let scope = describe_scope(restrictions);
@@ -157,7 +178,6 @@ fn save_one(
         r.restricted == restrictions.restricted
             && (!r.restricted || sorted(&r.projects) == sorted(&restrictions.projects))
     };
-    let creds = all.entry(key.to_string()).or_default();
     if let Some(c) = creds.iter_mut().find(|c| same_scope(&c.restrictions)) {
         c.username = f.username.clone();
         c.secret = Some(f.secret.clone());
@@ -168,9 +188,7 @@ fn save_one(
             c.name, f.username
         ));
     }
-    let taken: Vec<String> = all.values().flatten().map(|c| c.name.clone()).collect();
-    let name = policy::generated_name(NAME_PREFIX, &f.key, &taken);
-    let creds = all.entry(key.to_string()).or_default();
+    let name = policy::generated_name(NAME_PREFIX, &f.key, taken);
     creds.push(Credential {
         name: name.clone(),
         description: "imported from a Docker config.json".to_string(),
@@ -190,6 +208,7 @@ fn save_one(
         creds.pop();
         return Err(why);
     }
+    taken.push(name.clone());
     Ok(format!(
         "create {name:?} for {key} (user {}, {scope})",
         f.username

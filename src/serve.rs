@@ -109,13 +109,13 @@ pub fn served_for(ctx: &Context, key: &Key) -> Result<Option<Credential>> {
     }
 }
 
-/// Every credential `get` would serve in this context, one per registry key: what `list`
-/// shows and `export` writes.
+/// Every credential `get` would serve in this context, one per registry key, **without
+/// secrets**: what `list` shows and `export` writes (after [`with_secret`]).
 pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
     let project = ctx.project.as_deref();
     Ok(ctx
         .store
-        .all()?
+        .summaries()?
         .into_values()
         .filter_map(|mut creds| {
             let name = policy::select(&creds, |c| &c.restrictions, project)?
@@ -124,6 +124,26 @@ pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
             creds.drain(..).find(|c| c.name == name)
         })
         .collect())
+}
+
+/// The full record (secret included) of a credential listed by [`served`].
+pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
+    let key = host::normalize(&summary.registry).map_err(|e| {
+        Error::Store(format!(
+            "the store holds an invalid registry key {:?} ({e})",
+            summary.registry
+        ))
+    })?;
+    ctx.store
+        .registry(&key)?
+        .into_iter()
+        .find(|c| c.name == summary.name)
+        .ok_or_else(|| {
+            Error::Store(format!(
+                "credential {:?} changed while reading it; try again",
+                summary.name
+            ))
+        })
 }
 
 /// The secret of a credential, from wherever its backend keeps it.
@@ -157,7 +177,7 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
             cred.updated = now;
             return Ok(());
         }
-        let taken: Vec<String> = tx.all()?.map(|c| c.name.clone()).collect();
+        let taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
         let name = login_name(&key, &taken);
         let creds = tx.registry(key.as_str())?;
         creds.push(Credential {

@@ -241,6 +241,19 @@ fn writers_killed_at_random_moments_never_corrupt_or_lose_saved_credentials() {
         }
         let out = h.run(&["list"], b"");
         assert_ok(&out, "list after kill");
+        // `ls` reads the index when it is current: it must agree with the files.
+        let ls: Vec<serde_json::Value> =
+            serde_json::from_slice(&h.run(&["ls", "--json"], b"").stdout).unwrap();
+        let listed: BTreeSet<(String, String)> = ls
+            .iter()
+            .map(|c| {
+                (
+                    c["registry"].as_str().unwrap().to_string(),
+                    c["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(listed, present, "iteration {i}: index and files disagree");
     }
     assert!(
         killed_mid_run >= 10,
