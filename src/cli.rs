@@ -822,6 +822,11 @@ fn verify_saved(store: Store, target: &str, opts: &VerifyArgs) -> Result<()> {
         .into_values()
         .flatten()
         .find(|c| c.name == target);
+    // A host keeps the caller's spelling, so `verify http://localhost:5000` asks over http.
+    let registry = by_name
+        .as_ref()
+        .map_or(target, |c| c.registry.as_str())
+        .to_string();
     let cred = match by_name {
         Some(c) => c,
         None => {
@@ -841,7 +846,7 @@ fn verify_saved(store: Store, target: &str, opts: &VerifyArgs) -> Result<()> {
         }
     };
     let secret = serve::secret_of(&cred)?;
-    let accepted = verify::verify(&cred.registry, &cred.username, &secret, &opts.options())?;
+    let accepted = verify::verify(&registry, &cred.username, &secret, &opts.options())?;
     println!("{:?} ({}): {accepted}", cred.name, cred.registry);
     Ok(())
 }

@@ -254,8 +254,39 @@ pub fn endpoint_for(key: &str) -> String {
 /// Check `username`/`secret` against `registry` (a canonical `host[:port]`, the Docker Hub key,
 /// or either with an explicit `http://`/`https://` scheme).
 ///
-/// Blocking; takes at most about `opts.timeout`.
+/// Blocking; takes at most about `opts.timeout` (twice that for a loopback fallback).
+///
+/// Like docker, which treats `127.0.0.0/8` registries as insecure, a loopback registry given
+/// without a scheme is tried over https first and then over plain http when TLS fails there.
 pub fn verify(
+    registry: &str,
+    username: &str,
+    secret: &Secret,
+    opts: &Options,
+) -> Result<Accepted, Failure> {
+    let first = verify_once(registry, username, secret, opts);
+    let no_scheme = !registry.contains("://");
+    match first {
+        Err(Failure::Tls { .. } | Failure::NotARegistry { .. })
+            if no_scheme && Target::parse(registry).is_ok_and(|t| t.is_loopback()) =>
+        {
+            // A definite answer over http beats the TLS error; any other failure does not.
+            match verify_once(
+                &format!("http://{}", registry.trim()),
+                username,
+                secret,
+                opts,
+            ) {
+                Ok(accepted) => Ok(accepted),
+                Err(rejected @ Failure::Rejected { .. }) => Err(rejected),
+                Err(_) => first,
+            }
+        }
+        other => other,
+    }
+}
+
+fn verify_once(
     registry: &str,
     username: &str,
     secret: &Secret,
