@@ -22,17 +22,24 @@
 //! server strings map to one canonical key, [`policy`] for project restrictions and [`store`]
 //! for the crash-safe file store.
 //!
-//! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`), see
-//! [`cli`].
+//! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`,
+//! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
+//! `kubelet-config`), see [`cli`].
 
 pub mod cli;
+pub mod configure;
 pub mod credential;
+pub mod doctor;
 pub mod error;
 pub mod host;
+pub mod import;
+pub mod jsonedit;
+pub mod keyfile;
 pub mod kube;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
+pub mod secret_input;
 pub mod serve;
 pub mod store;
 pub mod verify;
@@ -104,7 +111,8 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
 
 fn help() -> String {
     format!(
-        "{USAGE}\nManage saved credentials: docker-credential-northflank <add|ls|rm|restrict> --help\n\
+        "{USAGE}\nManage saved credentials: docker-credential-northflank \
+         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet> --help\n\
          Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder)\n"
     )
 }

@@ -199,36 +199,7 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
 /// A unique, valid name for a credential created by `docker login`: `login-ghcr-io`,
 /// `login-127-0-0-1-5000-2`, …
 fn login_name(key: &Key, taken: &[String]) -> String {
-    let base = if key.as_str() == host::DOCKER_HUB {
-        "docker-hub".to_string()
-    } else if let Some(rest) = key.as_str().strip_prefix(host::DOCKER_HUB) {
-        format!("docker-hub-{rest}")
-    } else {
-        key.as_str().to_string()
-    };
-    let mut slug = String::from("login");
-    for part in base
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-    {
-        slug.push('-');
-        slug.push_str(part);
-    }
-    if slug.len() > 34 {
-        // Cut at a separator, so the name never ends in half a word.
-        let cut = slug[..=34].rfind('-').unwrap_or(34);
-        slug.truncate(cut);
-    }
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                slug.clone()
-            } else {
-                format!("{slug}-{n}")
-            }
-        })
-        .find(|name| !taken.iter().any(|t| t == name))
-        .expect("BUG: some suffix is free")
+    policy::generated_name("login", key, taken)
 }
 
 fn erase(server: &str, ctx: &Context) -> Result<()> {
