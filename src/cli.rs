@@ -258,9 +258,12 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
 
 /// clap's errors are several lines with usage; keep the one that says what was wrong.
 fn first_line(msg: &str) -> String {
-    let line = msg.lines().next().unwrap_or("invalid arguments");
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    format!("{line} (see --help)")
+    // The message runs until the first blank line (then come usage and tips); its lines
+    // (e.g. the list of missing arguments) are joined into one.
+    let text: Vec<&str> = msg.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let text = text.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see --help)")
 }
 
 fn check_project(project: &str) -> Result<String> {
