@@ -260,7 +260,11 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
 fn first_line(msg: &str) -> String {
     // The message runs until the first blank line (then come usage and tips); its lines
     // (e.g. the list of missing arguments) are joined into one.
-    let text: Vec<&str> = msg.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let text: Vec<&str> = msg
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
     let text = text.join(" ");
     let text = text.strip_prefix("error: ").unwrap_or(&text);
     format!("{text} (see --help)")
