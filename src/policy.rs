@@ -127,13 +127,22 @@ pub fn select<'a, T>(
     restrictions: impl Fn(&T) -> &Restrictions,
     project: Option<&str>,
 ) -> Option<&'a T> {
+    position(items, restrictions, project).map(|i| &items[i])
+}
+
+/// Like [`select`], but the index, for callers that go on to change or take the credential.
+pub fn position<T>(
+    items: &[T],
+    restrictions: impl Fn(&T) -> &Restrictions,
+    project: Option<&str>,
+) -> Option<usize> {
     let specific = project.and_then(|p| {
-        items.iter().find(|c| {
+        items.iter().position(|c| {
             let r = restrictions(c);
             r.restricted && r.projects.iter().any(|q| q == p)
         })
     });
-    specific.or_else(|| items.iter().find(|c| !restrictions(c).restricted))
+    specific.or_else(|| items.iter().position(|c| !restrictions(c).restricted))
 }
 
 /// Refuses a set of credentials for one registry in which some context would have two

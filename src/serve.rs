@@ -92,10 +92,8 @@ fn get(server: &str, ctx: &Context) -> Result<String> {
 /// hidden from this project, says so on stderr (never which projects, never a secret).
 pub fn served_for(ctx: &Context, key: &Key) -> Result<Option<Credential>> {
     let mut creds = ctx.store.registry(key)?;
-    let chosen =
-        policy::select(&creds, |c| &c.restrictions, ctx.project.as_deref()).map(|c| c.name.clone());
-    match chosen {
-        Some(name) => Ok(creds.drain(..).find(|c| c.name == name)),
+    match policy::position(&creds, |c| &c.restrictions, ctx.project.as_deref()) {
+        Some(i) => Ok(Some(creds.swap_remove(i))),
         None => {
             if !creds.is_empty() {
                 let project = ctx.project.as_deref().unwrap_or("unset or invalid");
@@ -118,10 +116,8 @@ pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
         .summaries()?
         .into_values()
         .filter_map(|mut creds| {
-            let name = policy::select(&creds, |c| &c.restrictions, project)?
-                .name
-                .clone();
-            creds.drain(..).find(|c| c.name == name)
+            let i = policy::position(&creds, |c| &c.restrictions, project)?;
+            Some(creds.swap_remove(i))
         })
         .collect())
 }
@@ -169,8 +165,8 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
     ctx.store.write(|tx| {
         let now = now_rfc3339();
         let creds = tx.registry(key.as_str())?;
-        let chosen = policy::select(creds, |c| &c.restrictions, project).map(|c| c.name.clone());
-        if let Some(cred) = chosen.and_then(|name| creds.iter_mut().find(|c| c.name == name)) {
+        if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
+            let cred = &mut creds[i];
             cred.username = input.username;
             cred.secret = Some(input.secret);
             cred.backend = Backend::File;
@@ -213,10 +209,8 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
     }
     ctx.store.write(|tx| {
         let creds = tx.registry(key.as_str())?;
-        if let Some(name) =
-            policy::select(creds, |c| &c.restrictions, project).map(|c| c.name.clone())
-        {
-            creds.retain(|c| c.name != name);
+        if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
+            creds.remove(i);
         }
         Ok(())
     })
