@@ -202,6 +202,7 @@ impl Store {
             .open(&path)
             .map_err(|e| io_error("open", &path, &e))?;
         file.lock().map_err(|e| io_error("lock", &path, &e))?;
+        sweep_temp_files(&self.dir);
         sweep_temp_files(&regs);
         Ok(file)
     }
