@@ -1,4 +1,4 @@
-//! The management commands (`add`, `ls`, `rm`, `restrict`), for people and scripts.
+//! The management commands (`add`, `ls`, `rm`, `restrict`, `migrate`), for people and scripts.
 //!
 //! They share the executable with the protocol verbs but never change how those behave.
 //! Output goes to stdout; errors are returned to `main`, which prints them on stderr.
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::backend;
+use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host;
 use crate::policy::{self, Restrictions};
@@ -46,6 +47,15 @@ enum Command {
     },
     /// Restrict a credential to projects, or make it available to all.
     Restrict(RestrictArgs),
+    /// Move every secret to the file store or the OS keychain, and make that the default.
+    ///
+    /// Safe to interrupt: each secret is copied to the target before its record is switched,
+    /// and removed from the source only after; run it again to finish.
+    Migrate {
+        /// Where the secrets should live.
+        #[arg(long, value_enum)]
+        to: Backend,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +124,7 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Ls(a) => ls(&store, a),
         Command::Rm { name } => rm(&store, &name),
         Command::Restrict(a) => restrict(&store, a),
+        Command::Migrate { to } => migrate(&store, to),
     }
 }
 
@@ -196,15 +207,17 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     let projects = check_projects(&a.projects)?;
     let key = registry_for(a.provider, a.registry.as_deref())?;
     let secret = read_secret(a.password_stdin, a.password_file.as_ref())?;
+    let backend = backend::for_new_secrets(store)?;
     let now = now_rfc3339();
     let cred = Credential {
+        id: new_id(),
         name: a.name.clone(),
         description: a.description,
         provider: a.provider,
         registry: key.as_str().to_string(),
         username: a.username,
-        backend: Backend::File,
-        secret: Some(secret),
+        backend,
+        secret: None,
         restrictions: Restrictions::to_projects(projects),
         created: now.clone(),
         updated: now,
@@ -220,7 +233,10 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         let creds = tx.registry(key.as_str())?;
         creds.push(cred);
         policy::check_unambiguous(key.as_str(), creds.iter().map(|c| (c.name.as_str(), &c.restrictions)))
-            .map_err(Error::Conflict)
+            .map_err(Error::Conflict)?;
+        // Last, so a refused save leaves no keychain item behind.
+        let cred = creds.last_mut().expect("BUG: just pushed");
+        backend::put_secret(cred, secret)
     })?;
     let scope = if scope == "-" {
         "all projects".to_string()
@@ -347,7 +363,12 @@ fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
 fn rm(store: &Store, name: &str) -> Result<()> {
     let registry = store.write(|tx| {
         let registry = registry_of(tx, name)?;
-        tx.registry(&registry)?.retain(|c| c.name != name);
+        let creds = tx.registry(&registry)?;
+        if let Some(cred) = creds.iter().find(|c| c.name == name) {
+            // The keychain item goes first: if the keychain refuses, nothing is removed.
+            backend::remove_secret(cred)?;
+        }
+        creds.retain(|c| c.name != name);
         Ok(registry)
     })?;
     println!("removed {name:?} ({registry})");
@@ -382,6 +403,31 @@ fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
         format!("projects {scope}")
     };
     println!("{:?} is now available to {scope}", a.name);
+    Ok(())
+}
+
+fn migrate(store: &Store, to: Backend) -> Result<()> {
+    let report = crate::migrate::migrate(store, to)?;
+    for name in &report.moved {
+        println!("moved {name:?} to {}", to.as_str());
+    }
+    for line in &report.stale {
+        eprintln!("docker-credential-northflank: warning: old keychain item left behind: {line}");
+    }
+    if !report.changed.is_empty() {
+        return Err(Error::Conflict(format!(
+            "{} changed while migrating ({}); run `migrate --to {}` again",
+            report.changed.len(),
+            report.changed.join(", "),
+            to.as_str()
+        )));
+    }
+    println!(
+        "{} moved, {} already there; new secrets now go to {}",
+        report.moved.len(),
+        report.already,
+        to.as_str()
+    );
     Ok(())
 }
 
