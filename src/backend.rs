@@ -42,7 +42,16 @@ pub fn from_env() -> Result<Option<Backend>> {
 /// else the first-save choice, which this records. Call it before [`Store::write`] (it may
 /// take the store lock itself).
 pub fn for_new_secrets(store: &Store) -> Result<Backend> {
-    let recorded = store.meta()?.and_then(|m| m.backend);
+    let meta = match store.meta() {
+        Ok(meta) => meta,
+        // An unusable store fails with the writer's message (it says what to fix), before
+        // any keychain probe or notice.
+        Err(read) => {
+            store.write(|_| Ok(()))?;
+            return Err(read);
+        }
+    };
+    let recorded = meta.and_then(|m| m.backend);
     if let Some(chosen) = from_env()? {
         if recorded.is_none() {
             // Recorded only once it can work, so one failed try does not stick.

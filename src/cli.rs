@@ -17,8 +17,9 @@ use crate::error::{Error, Result};
 use crate::host;
 use crate::policy::{self, Restrictions};
 use crate::secret::Secret;
-use crate::serve::read_input;
+use crate::serve::{self, Context, read_input};
 use crate::store::Store;
+use crate::{kube, verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +48,23 @@ enum Command {
     },
     /// Restrict a credential to projects, or make it available to all.
     Restrict(RestrictArgs),
+    /// Write the credentials a project may use as a Docker config.json or a Kubernetes Secret.
+    Export(ExportArgs),
+    /// Answer the kubelet's image credential provider protocol (CredentialProviderRequest on stdin).
+    Kubelet,
+    /// Check a saved credential against its registry (Docker Registry v2 handshake).
+    Verify {
+        /// A credential name, or a registry host (checks what `get` serves for it here).
+        target: String,
+        #[command(flatten)]
+        opts: VerifyArgs,
+    },
+    /// Print a kubelet CredentialProviderConfig for the saved registries.
+    KubeletConfig {
+        /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
+        #[arg(long, value_name = "ID")]
+        project: Option<String>,
+    },
     /// Move every secret to the file store or the OS keychain, and make that the default.
     ///
     /// Safe to interrupt: each secret is copied to the target before its record is switched,
@@ -56,6 +74,34 @@ enum Command {
         #[arg(long, value_enum)]
         to: Backend,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    DockerConfig,
+    KubernetesSecret,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Export what this project may use (exactly what `get` serves it).
+    #[arg(long, value_name = "ID")]
+    project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "docker-config")]
+    format: ExportFormat,
+    /// The Secret's name (kubernetes-secret).
+    #[arg(long, value_name = "NAME", default_value = "northflank-registry")]
+    name: String,
+    /// The Secret's namespace (kubernetes-secret).
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Write the Secret manifest as JSON instead of YAML.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file (created with mode 0600) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +129,35 @@ struct AddArgs {
     /// A free-text description.
     #[arg(long, default_value = "")]
     description: String,
+    /// Check the credential against the registry first; save nothing if it is refused.
+    #[arg(long)]
+    verify: bool,
+    #[command(flatten)]
+    verify_opts: VerifyArgs,
+}
+
+/// How to reach the registry when verifying.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Trust this CA certificate (PEM) too, for a registry with a private CA.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    timeout: u64,
+    /// Allow plain http:// to a registry that is not on this machine.
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+impl VerifyArgs {
+    fn options(&self) -> verify::Options {
+        let mut o = verify::Options::from_env();
+        o.timeout = std::time::Duration::from_secs(self.timeout.max(1));
+        o.ca_cert = self.ca_cert.clone();
+        o.insecure_http = self.insecure_http;
+        o
+    }
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +199,10 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Ls(a) => ls(&store, a),
         Command::Rm { name } => rm(&store, &name),
         Command::Restrict(a) => restrict(&store, a),
+        Command::Export(a) => export(store, a),
+        Command::Kubelet => kubelet(store),
+        Command::Verify { target, opts } => verify_saved(store, &target, &opts),
+        Command::KubeletConfig { project } => kubelet_config(store, project),
         Command::Migrate { to } => migrate(&store, to),
     }
 }
@@ -133,6 +212,10 @@ fn first_line(msg: &str) -> String {
     let line = msg.lines().next().unwrap_or("invalid arguments");
     let line = line.strip_prefix("error: ").unwrap_or(line);
     format!("{line} (see --help)")
+}
+
+fn check_project(project: &str) -> Result<String> {
+    Ok(check_projects(&[project.to_string()])?.remove(0))
 }
 
 fn check_projects(projects: &[String]) -> Result<Vec<String>> {
@@ -207,6 +290,11 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     let projects = check_projects(&a.projects)?;
     let key = registry_for(a.provider, a.registry.as_deref())?;
     let secret = read_secret(a.password_stdin, a.password_file.as_ref())?;
+    if a.verify {
+        let accepted =
+            verify::verify(key.as_str(), &a.username, &secret, &a.verify_opts.options())?;
+        println!("{accepted}");
+    }
     let backend = backend::for_new_secrets(store)?;
     let now = now_rfc3339();
     let cred = Credential {
@@ -224,7 +312,7 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     };
     let scope = cred.restrictions.describe();
     store.write(|tx| {
-        if tx.all()?.any(|c| c.name == cred.name) {
+        if tx.all()?.iter().any(|c| c.name == cred.name) {
             return Err(Error::Conflict(format!(
                 "a credential named {:?} already exists: choose another name or remove it with `rm`",
                 cred.name
@@ -268,7 +356,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
         .map(|p| check_projects(&[p]))
         .transpose()?
         .and_then(|mut v| v.pop());
-    let all = store.all()?;
+    let all = store.summaries()?;
     let mut rows: Vec<&Credential> = all
         .values()
         .flatten()
@@ -351,6 +439,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
 /// Finds the registry of the credential called `name`.
 fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
     tx.all()?
+        .into_iter()
         .find(|c| c.name == name)
         .map(|c| c.registry.clone())
         .ok_or_else(|| {
@@ -437,4 +526,137 @@ pub fn is_command(arg: &str) -> bool {
     Cli::command()
         .get_subcommands()
         .any(|c| c.get_name() == arg)
+}
+
+fn export(store: Store, a: ExportArgs) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: Some(check_project(&a.project)?),
+    };
+    let mut entries = Vec::new();
+    for summary in serve::served(&ctx)? {
+        let cred = serve::with_secret(&ctx, &summary)?;
+        let secret = serve::secret_of(&cred)?;
+        entries.push(kube::Entry {
+            key: cred.registry,
+            username: cred.username,
+            secret,
+        });
+    }
+    let text = match a.format {
+        ExportFormat::DockerConfig => kube::docker_config(&entries),
+        ExportFormat::KubernetesSecret => {
+            let format = if a.json {
+                kube::ManifestFormat::Json
+            } else {
+                kube::ManifestFormat::Yaml
+            };
+            kube::kubernetes_secret(&entries, &a.name, a.namespace.as_deref(), format)?
+        }
+    };
+    eprintln!(
+        "warning: this output contains the registry secrets of {} credential(s) for project {}: keep it private",
+        entries.len(),
+        a.project
+    );
+    match a.output {
+        None => print!("{text}"),
+        Some(path) => write_private(&path, text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read, also when it already existed.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| Error::BadInput(format!("cannot write {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+        }
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(fail)
+}
+
+/// The kubelet exec plugin: one request on stdin, one response on stdout.
+fn kubelet(store: Store) -> Result<()> {
+    let ctx = Context {
+        store,
+        project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
+    };
+    let request = read_input(&mut std::io::stdin().lock())?;
+    let answer = kube::kubelet_response(&request, |registry: &str| -> Result<_> {
+        let Ok(key) = host::normalize(registry) else {
+            return Ok(None);
+        };
+        let Some(cred) = serve::served_for(&ctx, &key)? else {
+            return Ok(None);
+        };
+        let secret = serve::secret_of(&cred)?;
+        Ok(Some((cred.username, secret)))
+    })?;
+    print!("{answer}");
+    Ok(())
+}
+
+fn kubelet_config(store: Store, project: Option<String>) -> Result<()> {
+    let project = project.as_deref().map(check_project).transpose()?;
+    let dir = store.dir().to_string_lossy().into_owned();
+    let ctx = Context {
+        store,
+        project: project.clone(),
+    };
+    let hosts: Vec<String> = serve::served(&ctx)?
+        .into_iter()
+        .map(|c| c.registry)
+        .collect();
+    print!(
+        "{}",
+        kube::provider_config(&hosts, project.as_deref(), Some(&dir))?
+    );
+    Ok(())
+}
+
+/// `verify NAME|HOST`: a name picks that credential; a host picks what `get` serves here.
+fn verify_saved(store: Store, target: &str, opts: &VerifyArgs) -> Result<()> {
+    let by_name = store
+        .all()?
+        .into_values()
+        .flatten()
+        .find(|c| c.name == target);
+    // A host keeps the caller's spelling, so `verify http://localhost:5000` asks over http.
+    let registry = by_name
+        .as_ref()
+        .map_or(target, |c| c.registry.as_str())
+        .to_string();
+    let cred = match by_name {
+        Some(c) => c,
+        None => {
+            let key = host::normalize(target).map_err(|e| {
+                Error::BadInput(format!(
+                    "{target:?} is neither a saved credential's name nor a registry ({e})"
+                ))
+            })?;
+            let project =
+                policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref());
+            let ctx = Context { store, project };
+            serve::served_for(&ctx, &key)?.ok_or_else(|| {
+                Error::BadInput(format!(
+                    "no credential for {key} in this context: see `docker-credential-northflank ls`"
+                ))
+            })?
+        }
+    };
+    let secret = serve::secret_of(&cred)?;
+    let accepted = verify::verify(&registry, &cred.username, &secret, &opts.options())?;
+    println!("{:?} ({}): {accepted}", cred.name, cred.registry);
+    Ok(())
 }

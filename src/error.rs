@@ -36,6 +36,9 @@ pub enum Error {
     /// carry on anonymously as if it did not.
     #[error("{0}")]
     Keychain(String),
+    /// A registry refused or could not check a credential; the exit code tells which.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::Failure),
     /// A management command failed for another reason (network, keychain, …).
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
@@ -44,7 +47,16 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        1
+        match self {
+            Error::Verify(f) => f.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Self {
+        Error::BadInput(e.to_string())
     }
 }
 

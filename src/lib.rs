@@ -32,12 +32,14 @@ pub mod credential;
 pub mod error;
 pub mod host;
 pub mod keychain;
+pub mod kube;
 pub mod migrate;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -83,19 +83,67 @@ fn diagnose(msg: &str) {
 
 fn get(server: &str, ctx: &Context) -> Result<String> {
     let key = lookup_key(server).ok_or(Error::NotFound)?;
-    let creds = ctx.store.registry(&key)?;
-    let Some(cred) = policy::select(&creds, |c| &c.restrictions, ctx.project.as_deref()) else {
-        if !creds.is_empty() {
-            let project = ctx.project.as_deref().unwrap_or("unset or invalid");
-            diagnose(&format!(
-                "{key} has credentials only for other projects ({}={project})",
-                policy::PROJECT_ENV
-            ));
-        }
-        return Err(Error::NotFound);
-    };
-    let secret = secret_of(cred)?;
+    let cred = served_for(ctx, &key)?.ok_or(Error::NotFound)?;
+    let secret = secret_of(&cred)?;
     Ok(protocol::encode_get(server, &cred.username, &secret))
+}
+
+/// The credential `get` serves for `key` in this context. When credentials exist but all are
+/// hidden from this project, says so on stderr (never which projects, never a secret).
+pub fn served_for(ctx: &Context, key: &Key) -> Result<Option<Credential>> {
+    let mut creds = ctx.store.registry(key)?;
+    let chosen =
+        policy::select(&creds, |c| &c.restrictions, ctx.project.as_deref()).map(|c| c.name.clone());
+    match chosen {
+        Some(name) => Ok(creds.drain(..).find(|c| c.name == name)),
+        None => {
+            if !creds.is_empty() {
+                let project = ctx.project.as_deref().unwrap_or("unset or invalid");
+                diagnose(&format!(
+                    "{key} has credentials only for other projects ({}={project})",
+                    policy::PROJECT_ENV
+                ));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Every credential `get` would serve in this context, one per registry key, **without
+/// secrets**: what `list` shows and `export` writes (after [`with_secret`]).
+pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
+    let project = ctx.project.as_deref();
+    Ok(ctx
+        .store
+        .summaries()?
+        .into_values()
+        .filter_map(|mut creds| {
+            let name = policy::select(&creds, |c| &c.restrictions, project)?
+                .name
+                .clone();
+            creds.drain(..).find(|c| c.name == name)
+        })
+        .collect())
+}
+
+/// The full record (secret included) of a credential listed by [`served`].
+pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
+    let key = host::normalize(&summary.registry).map_err(|e| {
+        Error::Store(format!(
+            "the store holds an invalid registry key {:?} ({e})",
+            summary.registry
+        ))
+    })?;
+    ctx.store
+        .registry(&key)?
+        .into_iter()
+        .find(|c| c.name == summary.name)
+        .ok_or_else(|| {
+            Error::Store(format!(
+                "credential {:?} changed while reading it; try again",
+                summary.name
+            ))
+        })
 }
 
 pub use crate::backend::secret_of;
@@ -121,7 +169,7 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
             cred.updated = now;
             return Ok(());
         }
-        let taken: Vec<String> = tx.all()?.map(|c| c.name.clone()).collect();
+        let taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
         let mut cred = Credential {
             id: new_id(),
             name: login_name(&key, &taken),
@@ -197,19 +245,11 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
 }
 
 fn list(ctx: &Context) -> Result<String> {
-    let project = ctx.project.as_deref();
-    let served: BTreeMap<String, String> = ctx
-        .store
-        .all()?
+    let entries: BTreeMap<String, String> = served(ctx)?
         .into_iter()
-        .filter_map(|(key, creds)| {
-            let username = policy::select(&creds, |c| &c.restrictions, project)?
-                .username
-                .clone();
-            Some((key, username))
-        })
+        .map(|c| (c.registry, c.username))
         .collect();
-    Ok(protocol::encode_list(&served))
+    Ok(protocol::encode_list(&entries))
 }
 
 #[cfg(test)]

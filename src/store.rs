@@ -5,6 +5,8 @@
 //! ```text
 //! store.json               {"version":1,"backend":"keyring"}  — format version, chosen backend
 //! .lock                    advisory lock held by every writer
+//! index.json               every credential without its secret, for `list` and `ls`
+//! index.stale              present while (or if) a writer has not finished the index
 //! registries/<key>.json    {"version":1,"registry":"ghcr.io","credentials":[…]}  (mode 0600)
 //! ```
 //!
@@ -15,6 +17,12 @@
 //! atomic as a whole. Writers serialise on an exclusive `flock`, which the kernel drops when
 //! a writer dies, so a `SIGKILL` never leaves a stale lock, and temp files of dead writers are
 //! swept by the next one.
+//!
+//! `list` must stay fast with thousands of registries, so writers also keep `index.json`, a
+//! secret-free copy of all metadata. It is derived data: a writer first marks it stale
+//! (durably), then writes the registry file, then the index, then clears the mark; readers that
+//! find the mark (a writer at work, or one that died) read the registry files instead, and the
+//! next writer rebuilds the index from them.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -35,6 +43,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const DIR_ENV: &str = "NORTHFLANK_CONFIG_DIR";
 
 const REGISTRIES: &str = "registries";
+const INDEX: &str = "index.json";
+const INDEX_STALE: &str = "index.stale";
 const TMP_PREFIX: &str = ".tmp-";
 /// Larger registry files are refused as corrupt rather than read into memory.
 const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -111,6 +121,21 @@ impl Store {
         Ok(all)
     }
 
+    /// Every saved credential **without its secret**, grouped by registry key: what `list`
+    /// and `ls` need. Reads the index (one file) when it is current, else every registry file.
+    pub fn summaries(&self) -> Result<BTreeMap<String, Vec<Credential>>> {
+        if !self.dir.join(INDEX_STALE).exists()
+            && let Some(index) = read_index(&self.dir)
+        {
+            return Ok(index.registries);
+        }
+        Ok(self
+            .all()?
+            .into_iter()
+            .map(|(k, c)| (k, without_secrets(c)))
+            .collect())
+    }
+
     /// The store's settings, if anything was ever saved.
     pub fn meta(&self) -> Result<Option<Meta>> {
         let path = self.dir.join("store.json");
@@ -137,7 +162,6 @@ impl Store {
         let mut tx = Tx {
             store: self,
             loaded: BTreeMap::new(),
-            all_loaded: false,
             meta,
         };
         let out = f(&mut tx)?;
@@ -169,7 +193,6 @@ impl Store {
 pub struct Tx<'a> {
     store: &'a Store,
     loaded: BTreeMap<String, (Vec<Credential>, bool)>,
-    all_loaded: bool,
     meta: Option<Meta>,
 }
 
@@ -186,15 +209,10 @@ impl Tx<'_> {
         Ok(&mut entry.0)
     }
 
-    /// Every registry's credentials, read-only (for name lookups across registries).
-    pub fn all(&mut self) -> Result<impl Iterator<Item = &Credential>> {
-        if !self.all_loaded {
-            for (key, creds) in self.store.all()? {
-                self.loaded.entry(key).or_insert((creds, false));
-            }
-            self.all_loaded = true;
-        }
-        Ok(self.loaded.values().flat_map(|(c, _)| c.iter()))
+    /// Every saved credential as committed, without secrets: for name lookups across
+    /// registries. Change credentials through [`Tx::registry`], never through these copies.
+    pub fn all(&self) -> Result<Vec<Credential>> {
+        Ok(self.store.summaries()?.into_values().flatten().collect())
     }
 
     /// Records the store's settings (written on commit).
@@ -203,40 +221,101 @@ impl Tx<'_> {
     }
 
     fn commit(self) -> Result<()> {
-        let dir = self.store.dir.join(REGISTRIES);
-        let mut changed = false;
+        let root = &self.store.dir;
         if let Some(meta) = &self.meta {
             let bytes = serde_json::to_vec_pretty(meta).expect("BUG: meta serialises");
-            write_atomic(&self.store.dir.join("store.json"), &bytes)?;
+            write_atomic(&root.join("store.json"), &bytes)?;
         }
-        for (key, (creds, dirty)) in self.loaded {
-            if !dirty {
-                continue;
-            }
-            let path = self.store.registry_path(&key);
-            if creds.is_empty() {
-                match fs::remove_file(&path) {
-                    Ok(()) => changed = true,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_error("remove", &path, &e)),
+        let dirty: BTreeMap<String, Vec<Credential>> = self
+            .loaded
+            .into_iter()
+            .filter_map(|(key, (creds, dirty))| dirty.then_some((key, creds)))
+            .collect();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        // Mark the index stale (durably) before any registry file changes: if we die before
+        // the index is rewritten, readers fall back to the files and the next writer rebuilds.
+        let stale = root.join(INDEX_STALE);
+        let was_stale = stale.exists();
+        write_atomic(&stale, b"")?;
+        sync_dir(root);
+        for (i, (key, creds)) in dirty.iter().enumerate() {
+            if let Err(e) = write_registry(&self.store.registry_path(key), key, creds) {
+                if i == 0 && !was_stale {
+                    // Nothing changed, so the index is still right: leave the store as it was.
+                    let _ = fs::remove_file(&stale);
                 }
-                continue;
+                return Err(e);
             }
-            let file = RegistryFile {
+        }
+        sync_dir(&root.join(REGISTRIES));
+        let index = match (was_stale, read_index(root)) {
+            (false, Some(mut index)) => {
+                for (key, creds) in dirty {
+                    if creds.is_empty() {
+                        index.registries.remove(&key);
+                    } else {
+                        index.registries.insert(key, without_secrets(creds));
+                    }
+                }
+                index
+            }
+            _ => Index {
                 version: FORMAT_VERSION,
-                registry: key,
-                credentials: creds,
-            };
-            let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
-            bytes.push(b'\n');
-            write_atomic(&path, &bytes)?;
-            changed = true;
-        }
-        if changed {
-            sync_dir(&dir);
-        }
-        Ok(())
+                registries: self
+                    .store
+                    .all()?
+                    .into_iter()
+                    .map(|(k, c)| (k, without_secrets(c)))
+                    .collect(),
+            },
+        };
+        let bytes = serde_json::to_vec(&index).expect("BUG: index serialises");
+        write_atomic(&root.join(INDEX), &bytes)?;
+        sync_dir(root);
+        fs::remove_file(&stale).map_err(|e| io_error("remove", &stale, &e))
     }
+}
+
+/// Replaces (or, for no credentials, removes) one registry file atomically.
+fn write_registry(path: &Path, key: &str, creds: &[Credential]) -> Result<()> {
+    if creds.is_empty() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", path, &e)),
+            _ => Ok(()),
+        };
+    }
+    let file = RegistryFile {
+        version: FORMAT_VERSION,
+        registry: key.to_string(),
+        credentials: creds.to_vec(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Every registry's credentials without their secrets, in one file, so that `list` and `ls`
+/// read one file instead of one per registry. Derived data: the registry files are the truth.
+#[derive(Debug, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    registries: BTreeMap<String, Vec<Credential>>,
+}
+
+fn without_secrets(mut creds: Vec<Credential>) -> Vec<Credential> {
+    for c in &mut creds {
+        c.secret = None;
+    }
+    creds
+}
+
+/// The index, if it is present, current and readable; `None` sends readers to the files.
+fn read_index(root: &Path) -> Option<Index> {
+    let bytes = read_limited(&root.join(INDEX)).ok()??;
+    let index: Index = serde_json::from_slice(&bytes).ok()?;
+    (index.version == FORMAT_VERSION).then_some(index)
 }
 
 /// The file name for a registry key: safe on every platform, readable, one per key.
@@ -259,7 +338,9 @@ fn read_limited(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error("read", path, &e)),
     };
-    let mut bytes = Vec::new();
+    // Sized from fstat, so a small file costs one read (plus the one that sees EOF).
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     Read::by_ref(&mut file)
         .take(MAX_FILE + 1)
         .read_to_end(&mut bytes)

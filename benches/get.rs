@@ -1,0 +1,141 @@
+//! Process-level benchmark of the hot path, the way clients call the helper: spawn the
+//! release binary with a pipe on stdin, wait, repeat. Prints medians and the ratios SPEC §8
+//! sets (get vs /bin/true, 10,000 credentials vs 1, miss vs hit, list).
+//!
+//! Run with `cargo bench --bench get` (or `bench/get.sh`).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test: `BENCH_BIN` (bench/get.sh passes the one install.sh builds), else
+/// the one cargo built for this bench.
+fn bin() -> String {
+    std::env::var("BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_docker-credential-northflank").to_string())
+}
+
+/// Writes a store with `n` credentials, one per registry, in the store's format (fast: no
+/// fsync, no process per credential).
+fn fill(dir: &Path, n: usize) {
+    fill_files(dir, n);
+    // One real write, so the binary builds its index as it would have all along.
+    let mut child = Command::new(bin())
+        .arg("store")
+        .env("NORTHFLANK_CONFIG_DIR", dir)
+        // The file backend is what this measures; never the developer's own keychain.
+        .env("NORTHFLANK_CREDENTIAL_BACKEND", "file")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let json = br#"{"ServerURL":"bench.example.com","Username":"u","Secret":"s"}"#;
+    child.stdin.take().unwrap().write_all(json).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn fill_files(dir: &Path, n: usize) {
+    let regs = dir.join("registries");
+    std::fs::create_dir_all(&regs).unwrap();
+    std::fs::write(dir.join("store.json"), r#"{"version":1,"backend":"file"}"#).unwrap();
+    for i in 0..n {
+        let host = if i == 0 {
+            "ghcr.io".to_string()
+        } else {
+            format!("registry-{i}.example.com")
+        };
+        let file = serde_json::json!({
+            "version": 1,
+            "registry": host,
+            "credentials": [{
+                "name": format!("cred-{i}"), "provider": "custom", "registry": host,
+                "username": format!("user-{i}"), "backend": "file",
+                "secret": format!("secret-{i}-{}", "x".repeat(40)),
+                "restrictions": {"restricted": false, "projects": []},
+                "created": "2026-11-28T00:00:00Z", "updated": "2026-11-28T00:00:00Z"
+            }]
+        });
+        std::fs::write(regs.join(format!("{host}.json")), file.to_string()).unwrap();
+    }
+}
+
+/// Median wall time of `runs` spawns of `program args` with `input` on stdin.
+fn median(program: &str, args: &[&str], store: &Path, input: &[u8], runs: usize) -> Duration {
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs + runs / 10 {
+        let start = Instant::now();
+        let mut child = Command::new(program)
+            .args(args)
+            .env("NORTHFLANK_CONFIG_DIR", store)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let took = start.elapsed();
+        assert!(!out.stdout.is_empty() || program == "/bin/true");
+        if i >= runs / 10 {
+            times.push(took); // the first tenth warms caches
+        }
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this once as a smoke test.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let default_runs = if benching { 400 } else { 10 };
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_runs);
+    let tmp = tempfile::tempdir().unwrap();
+    let sizes: &[usize] = if benching {
+        &[1, 1000, 10_000]
+    } else {
+        &[1, 10, 100]
+    };
+    let stores: Vec<_> = sizes
+        .iter()
+        .map(|&n| {
+            let dir = tmp.path().join(format!("s{n}"));
+            fill(&dir, n);
+            (n, dir)
+        })
+        .collect();
+    let bin = bin();
+    println!("binary: {bin}");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let base = median("/bin/true", &[], &stores[0].1, b"", runs);
+    println!("{:<22}{:>11}{:>10}", "command", "median ms", "vs true");
+    let row =
+        |name: &str, d: Duration| println!("{name:<22}{:>11.3}{:>9.2}x", ms(d), ms(d) / ms(base));
+    row("/bin/true", base);
+    let mut hits = Vec::new();
+    for (n, dir) in &stores {
+        let d = median(&bin, &["get"], dir, b"ghcr.io", runs);
+        row(&format!("get hit ({n})"), d);
+        hits.push(d);
+    }
+    let (largest, largest_dir) = &stores[2];
+    let miss = median(&bin, &["get"], largest_dir, b"missing.example.com", runs);
+    row(&format!("get miss ({largest})"), miss);
+    for (n, dir) in &stores[1..] {
+        row(
+            &format!("list ({n})"),
+            median(&bin, &["list"], dir, b"", (runs / 10).max(3)),
+        );
+    }
+    println!(
+        "ratios: get/true {:.2}x (target <= 1.3), get {largest}/1 {:.2}x (target <= 1.2), miss/hit {:.2}x (target <= 1)",
+        ms(hits[0]) / ms(base),
+        ms(hits[2]) / ms(hits[0]),
+        ms(miss) / ms(hits[2])
+    );
+}
