@@ -217,7 +217,10 @@ fn writers_killed_at_random_moments_never_corrupt_or_lose_saved_credentials() {
             &project,
         ];
         let mut child = h.spawn(&args, format!("secret-{i}").as_bytes(), &[]);
-        std::thread::sleep(Duration::from_micros(rng.next(6000)));
+        // Up to 10 ms: about the time a debug-build `add` takes, so kills land both before
+        // and after the commit (the debug binary grew with the keychain code; 6 ms let too
+        // few writes finish).
+        std::thread::sleep(Duration::from_micros(rng.next(10_000)));
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
