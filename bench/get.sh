@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the hot path (`get` hit and miss with 1, 1,000 and 10,000 saved credentials, and
 # `list`) against /bin/true, spawning the binary the way clients do: the release binary built
-# exactly as install.sh builds it (static on Linux/glibc). Prints medians and the ratios of
-# SPEC §8. BENCH_RUNS=N changes the number of runs (default 400).
+# exactly as install.sh builds it. Prints medians and the ratios of SPEC §8.
+# BENCH_RUNS=N changes the number of runs (default 400).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-host=$(rustc -vV | sed -n 's/^host: //p')
-case $host in
-  *-linux-gnu) RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --quiet --locked --release --target "$host" ;;
-  *) cargo build --quiet --locked --release --target "$host" ;;
-esac
-BENCH_BIN="$PWD/target/$host/release/docker-credential-northflank" exec cargo bench --locked --bench get
+bin=$(./install.sh --build-only)
+BENCH_BIN="$(realpath "$bin")" exec cargo bench --locked --bench get

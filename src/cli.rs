@@ -1,7 +1,10 @@
-//! The management commands (`add`, `ls`, `rm`, `restrict`, `migrate`), for people and scripts.
+//! The management commands (`add`, `ls`, `rm`, `restrict`, `rename`, `import-docker-config`,
+//! `configure`, `doctor`, `migrate`), for people and scripts.
 //!
 //! They share the executable with the protocol verbs but never change how those behave.
-//! Output goes to stdout; errors are returned to `main`, which prints them on stderr.
+//! Output goes to stdout, warnings to stderr; errors are returned to `main`, which prints them
+//! on stderr. The work of each larger command lives in its own module; this file parses
+//! arguments and prints.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -12,11 +15,15 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::backend;
+use crate::configure;
 use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
+use crate::doctor;
 use crate::error::{Error, Result};
 use crate::host;
+use crate::import;
+use crate::keyfile;
 use crate::policy::{self, Restrictions};
-use crate::secret::Secret;
+use crate::secret_input::{self, Source};
 use crate::serve::{self, Context, read_input};
 use crate::store::Store;
 use crate::{kube, verify};
@@ -48,6 +55,19 @@ enum Command {
     },
     /// Restrict a credential to projects, or make it available to all.
     Restrict(RestrictArgs),
+    /// Rename a saved credential.
+    Rename {
+        /// The credential's current name.
+        old: String,
+        /// The new name (3-39 letters, digits, single hyphens or spaces, starting with a letter).
+        new: String,
+    },
+    /// Save the credentials of a Docker config.json ("Authenticate with JSON").
+    ImportDockerConfig(ImportArgs),
+    /// Point docker and podman/skopeo/buildah at this helper for every saved registry.
+    Configure(ConfigureArgs),
+    /// Check the installation, the config files, the store and the current project.
+    Doctor,
     /// Write the credentials a project may use as a Docker config.json or a Kubernetes Secret.
     Export(ExportArgs),
     /// Answer the kubelet's image credential provider protocol (CredentialProviderRequest on stdin).
@@ -105,6 +125,10 @@ struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --password-stdin, --password-file or --keyfile, the password is asked \
+    for on the terminal (not echoed). Secrets are never taken from arguments."
+)]
 struct AddArgs {
     /// A name: 3-39 letters, digits, single hyphens or spaces, starting with a letter.
     name: String,
@@ -114,15 +138,18 @@ struct AddArgs {
     /// HOST[:PORT] of the registry; required for custom and self-hosted GitLab.
     #[arg(long, value_name = "HOST[:PORT]")]
     registry: Option<String>,
-    /// The registry user name.
-    #[arg(long)]
-    username: String,
+    /// The registry user name (with --keyfile: optional, `_json_key`).
+    #[arg(long, required_unless_present = "keyfile")]
+    username: Option<String>,
     /// Read the password or token from stdin.
     #[arg(long, group = "secret_source")]
     password_stdin: bool,
     /// Read the password or token from a file.
     #[arg(long, value_name = "FILE", group = "secret_source")]
     password_file: Option<PathBuf>,
+    /// A Google service-account JSON key (gcr providers): checked, then saved as the secret.
+    #[arg(long, value_name = "KEY.json", group = "secret_source")]
+    keyfile: Option<PathBuf>,
     /// Restrict the credential to this project (repeat for several); none means unrestricted.
     #[arg(long = "project", value_name = "ID")]
     projects: Vec<String>,
@@ -162,7 +189,7 @@ impl VerifyArgs {
 
 #[derive(Debug, Args)]
 struct LsArgs {
-    /// Show only what this project can use.
+    /// Show what this project would be served: per registry, the credential `get` returns.
     #[arg(long, value_name = "ID")]
     project: Option<String>,
     /// Print JSON for scripts.
@@ -183,6 +210,35 @@ struct RestrictArgs {
     unrestricted: bool,
 }
 
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The config.json to read, or `-` for stdin.
+    file: PathBuf,
+    /// Restrict the imported credentials to this project (repeat for several); none means
+    /// unrestricted.
+    #[arg(long = "project", value_name = "ID")]
+    projects: Vec<String>,
+    /// Show what would be saved, save nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct ConfigureArgs {
+    /// Show the changes as a diff, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Remove this helper's entries (only those whose value is "northflank").
+    #[arg(long, conflicts_with_all = ["force", "registries"])]
+    remove: bool,
+    /// Take over hosts that another credential helper handles.
+    #[arg(long)]
+    force: bool,
+    /// Also wire this registry (repeat for several), saved or not.
+    #[arg(long = "registry", value_name = "HOST[:PORT]")]
+    registries: Vec<String>,
+}
+
 /// Runs a management command from the full argv.
 pub fn run(args: Vec<OsString>) -> Result<()> {
     let cli = match Cli::try_parse_from(args) {
@@ -199,6 +255,10 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Ls(a) => ls(&store, a),
         Command::Rm { name } => rm(&store, &name),
         Command::Restrict(a) => restrict(&store, a),
+        Command::Rename { old, new } => rename(&store, &old, &new),
+        Command::ImportDockerConfig(a) => import_docker_config(&store, a),
+        Command::Configure(a) => configure(&store, a),
+        Command::Doctor => doctor(&store),
         Command::Export(a) => export(store, a),
         Command::Kubelet => kubelet(store),
         Command::Verify { target, opts } => verify_saved(store, &target, &opts),
@@ -209,9 +269,16 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
 
 /// clap's errors are several lines with usage; keep the one that says what was wrong.
 fn first_line(msg: &str) -> String {
-    let line = msg.lines().next().unwrap_or("invalid arguments");
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    format!("{line} (see --help)")
+    // The message runs until the first blank line (then come usage and tips); its lines
+    // (e.g. the list of missing arguments) are joined into one.
+    let text: Vec<&str> = msg
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = text.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see --help)")
 }
 
 fn check_project(project: &str) -> Result<String> {
@@ -231,32 +298,6 @@ fn check_projects(projects: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// Reads a secret from stdin or a file, dropping the one line break a shell or editor adds.
-fn read_secret(from_stdin: bool, file: Option<&PathBuf>) -> Result<Secret> {
-    let bytes = match (from_stdin, file) {
-        (true, _) => read_input(&mut std::io::stdin().lock())?,
-        (false, Some(path)) => {
-            let mut f = std::fs::File::open(path).map_err(|e| {
-                Error::BadInput(format!("cannot read password file {}: {e}", path.display()))
-            })?;
-            read_input(&mut f)?
-        }
-        (false, None) => {
-            return Err(Error::BadInput(
-                "no secret given: use --password-stdin or --password-file FILE (secrets are never taken from arguments)".into(),
-            ));
-        }
-    };
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::BadInput("the password is not valid UTF-8".into()))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    let text = text.strip_suffix('\r').unwrap_or(text);
-    if text.is_empty() {
-        return Err(Error::BadInput("the password is empty".into()));
-    }
-    Ok(Secret::new(text))
 }
 
 /// The registry key for a provider and an optional `--registry`.
@@ -289,10 +330,66 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
     policy::check_name(&a.name).map_err(Error::BadInput)?;
     let projects = check_projects(&a.projects)?;
     let key = registry_for(a.provider, a.registry.as_deref())?;
-    let secret = read_secret(a.password_stdin, a.password_file.as_ref())?;
+    let gcr = matches!(
+        a.provider,
+        Provider::Gcr | Provider::GcrUs | Provider::GcrEu | Provider::GcrAsia
+    );
+    // Said after the save, so a failure stays the one line on stderr.
+    let mut notes: Vec<String> = Vec::new();
+    let (username, secret) = match &a.keyfile {
+        Some(_) if !gcr => {
+            return Err(Error::BadInput(format!(
+                "--keyfile is for the gcr providers, not {}: use --password-stdin or --password-file",
+                a.provider.as_str()
+            )));
+        }
+        Some(path) => {
+            let key_file = keyfile::read(path)?;
+            let username = a
+                .username
+                .unwrap_or_else(|| keyfile::JSON_KEY_USER.to_string());
+            notes.push(format!(
+                "keyfile: service account {}",
+                key_file.client_email
+            ));
+            if username != keyfile::JSON_KEY_USER {
+                notes.push(format!(
+                    "warning: GCR takes a keyfile with the user name {}, not {username:?}",
+                    keyfile::JSON_KEY_USER
+                ));
+            }
+            (username, key_file.secret)
+        }
+        None => {
+            let username = a
+                .username
+                .expect("BUG: clap requires --username without --keyfile");
+            let label = format!("Password or token for {username} at {key}");
+            let source = match (&a.password_file, a.password_stdin) {
+                (Some(path), _) => Source::File(path),
+                (None, true) => Source::Stdin,
+                (None, false) => Source::Prompt { label: &label },
+            };
+            let secret = secret_input::read(source)?;
+            if gcr && username == keyfile::JSON_KEY_USER {
+                // The check --keyfile makes, for a key piped in: a warning here, like the
+                // token checks, since only --keyfile says "this is a service-account key".
+                if let Err(why) = keyfile::check(secret.expose()) {
+                    notes.push(format!("warning: the secret for {username} {why}"));
+                }
+            } else if let Some(w) = secret_input::shape_warning(a.provider, &secret) {
+                notes.push(format!("warning: {w}"));
+            }
+            (username, secret)
+        }
+    };
+    if username.is_empty() {
+        return Err(Error::BadInput(
+            "--username is empty: give the registry user name".into(),
+        ));
+    }
     if a.verify {
-        let accepted =
-            verify::verify(key.as_str(), &a.username, &secret, &a.verify_opts.options())?;
+        let accepted = verify::verify(key.as_str(), &username, &secret, &a.verify_opts.options())?;
         println!("{accepted}");
     }
     let backend = backend::for_new_secrets(store)?;
@@ -303,18 +400,18 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         description: a.description,
         provider: a.provider,
         registry: key.as_str().to_string(),
-        username: a.username,
+        username,
         backend,
         secret: None,
         restrictions: Restrictions::to_projects(projects),
         created: now.clone(),
         updated: now,
     };
-    let scope = cred.restrictions.describe();
+    let scope = describe_scope(&cred.restrictions);
     store.write(|tx| {
         if tx.all()?.iter().any(|c| c.name == cred.name) {
             return Err(Error::Conflict(format!(
-                "a credential named {:?} already exists: choose another name or remove it with `rm`",
+                "a credential named {:?} already exists: choose another name, or remove it with `rm` first",
                 cred.name
             )));
         }
@@ -326,13 +423,29 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         let cred = creds.last_mut().expect("BUG: just pushed");
         backend::put_secret(cred, secret)
     })?;
-    let scope = if scope == "-" {
-        "all projects".to_string()
-    } else {
-        format!("projects {scope}")
-    };
     println!("saved {:?} for {key} ({scope})", a.name);
+    for note in notes {
+        eprintln!("{note}");
+    }
+    hint_configure(&key);
     Ok(())
+}
+
+/// After a save, says how to make docker use it if its config does not yet.
+fn hint_configure(key: &host::Key) {
+    if !configure::docker_wired(key) {
+        eprintln!(
+            "hint: docker does not send {key} to this helper yet: run `docker-credential-northflank configure`"
+        );
+    }
+}
+
+fn describe_scope(r: &Restrictions) -> String {
+    if r.restricted {
+        format!("projects {}", r.projects.join(","))
+    } else {
+        "all projects".to_string()
+    }
 }
 
 /// A credential as `ls --json` shows it: everything but the secret.
@@ -357,11 +470,14 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
         .transpose()?
         .and_then(|mut v| v.pop());
     let all = store.summaries()?;
-    let mut rows: Vec<&Credential> = all
-        .values()
-        .flatten()
-        .filter(|c| project.is_none() || c.restrictions.visible_to(project.as_deref()))
-        .collect();
+    let mut rows: Vec<&Credential> = match project.as_deref() {
+        // Exactly what `get` would serve to that project: one credential per registry.
+        Some(p) => all
+            .values()
+            .filter_map(|creds| policy::select(creds, |c| &c.restrictions, Some(p)))
+            .collect(),
+        None => all.values().flatten().collect(),
+    };
     rows.sort_by(|x, y| x.name.cmp(&y.name));
     if a.json {
         let listed: Vec<Listed> = rows
@@ -470,7 +586,7 @@ fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
     } else {
         Restrictions::to_projects(check_projects(&a.projects)?)
     };
-    let scope = restrictions.describe();
+    let scope = describe_scope(&restrictions);
     store.write(|tx| {
         let registry = registry_of(tx, &a.name)?;
         let creds = tx.registry(&registry)?;
@@ -486,12 +602,139 @@ fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
         )
         .map_err(Error::Conflict)
     })?;
-    let scope = if scope == "-" {
-        "all projects".to_string()
-    } else {
-        format!("projects {scope}")
-    };
     println!("{:?} is now available to {scope}", a.name);
+    Ok(())
+}
+
+fn rename(store: &Store, old: &str, new: &str) -> Result<()> {
+    policy::check_name(new).map_err(Error::BadInput)?;
+    let registry = store.write(|tx| {
+        if old != new && tx.all()?.iter().any(|c| c.name == new) {
+            return Err(Error::Conflict(format!(
+                "a credential named {new:?} already exists: choose another name"
+            )));
+        }
+        let registry = registry_of(tx, old)?;
+        let cred = tx
+            .registry(&registry)?
+            .iter_mut()
+            .find(|c| c.name == old)
+            .expect("BUG: found above");
+        cred.name = new.to_string();
+        cred.updated = now_rfc3339();
+        Ok(registry)
+    })?;
+    println!("renamed {old:?} to {new:?} ({registry})");
+    Ok(())
+}
+
+/// Import files are small; this bounds what `-` reads from a pipe.
+const MAX_IMPORT: u64 = 4 * 1024 * 1024;
+
+fn import_docker_config(store: &Store, a: ImportArgs) -> Result<()> {
+    use std::io::Read;
+    let projects = check_projects(&a.projects)?;
+    let restrictions = Restrictions::to_projects(projects);
+    let (source, mut reader): (String, Box<dyn Read>) = if a.file.as_os_str() == "-" {
+        ("stdin".to_string(), Box::new(std::io::stdin()))
+    } else {
+        let shown = a.file.display().to_string();
+        let f = std::fs::File::open(&a.file)
+            .map_err(|e| Error::BadInput(format!("cannot read {shown}: {e}")))?;
+        (shown, Box::new(f))
+    };
+    let mut text = Vec::new();
+    reader
+        .by_ref()
+        .take(MAX_IMPORT + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| Error::BadInput(format!("cannot read {source}: {e}")))?;
+    if text.len() as u64 > MAX_IMPORT {
+        return Err(Error::BadInput(format!(
+            "{source} is larger than 4 MiB, so it is not a Docker config.json"
+        )));
+    }
+    let report = import::run(store, &source, &text, &restrictions, a.dry_run)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for line in &report.lines {
+        println!("{line}");
+    }
+    if report.lines.is_empty() {
+        println!("nothing to import: {source} holds no credentials");
+    }
+    if a.dry_run {
+        println!("dry run: nothing was saved");
+    }
+    if report.failed > 0 {
+        return Err(Error::BadInput(format!(
+            "{} entr{} could not be imported (see above){}",
+            report.failed,
+            if report.failed == 1 { "y" } else { "ies" },
+            if report.saved > 0 && !a.dry_run {
+                "; the others were saved"
+            } else {
+                ""
+            }
+        )));
+    }
+    if report.saved > 0 && !a.dry_run {
+        println!(
+            "next: run `docker-credential-northflank configure` so docker and podman use them"
+        );
+    }
+    Ok(())
+}
+
+fn configure(store: &Store, a: ConfigureArgs) -> Result<()> {
+    let extra = a
+        .registries
+        .iter()
+        .map(|r| {
+            host::normalize(r)
+                .map_err(|e| Error::BadInput(format!("invalid --registry {r:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = configure::Options {
+        dry_run: a.dry_run,
+        remove: a.remove,
+        force: a.force,
+        extra,
+    };
+    let outcome = configure::run(store, &opts)?;
+    for line in &outcome.lines {
+        println!("{line}");
+    }
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+fn doctor(store: &Store) -> Result<()> {
+    let checks = doctor::run(store);
+    let mut failed = 0;
+    for c in &checks {
+        let tag = match c.status {
+            doctor::Status::Ok => "ok  ",
+            doctor::Status::Warn => "warn",
+            doctor::Status::Fail => {
+                failed += 1;
+                "FAIL"
+            }
+        };
+        match &c.fix {
+            Some(fix) => println!("{tag}  {} — fix: {fix}", c.text),
+            None => println!("{tag}  {}", c.text),
+        }
+    }
+    if failed > 0 {
+        return Err(Error::BadInput(format!(
+            "doctor found {failed} problem(s): apply the fixes above"
+        )));
+    }
+    println!("everything looks right");
     Ok(())
 }
 

@@ -300,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_fixed_points() {
+        // The store keeps keys and normalises them again when it reads them back.
+        for (input, _) in CASES {
+            if let Ok(key) = normalize(input) {
+                assert_eq!(normalize(key.as_str()).as_ref(), Ok(&key), "{input:?}");
+            }
+        }
+    }
+
+    #[test]
     fn errors_say_what_is_wrong() {
         assert_eq!(
             normalize("ftp://x").unwrap_err(),

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::protocol;
 use crate::secret::Secret;
 
 /// The provider `name` in the kubelet's `CredentialProviderConfig`. The kubelet runs
@@ -574,33 +575,15 @@ fn is_dns1123_label_chars(s: &str) -> bool {
     s.starts_with(edge) && s.ends_with(edge) && s.chars().all(|c| edge(c) || c == '-')
 }
 
-/// Appends `s` as a JSON string literal. Besides what JSON requires (`"`, `\`, C0 controls), it
-/// escapes DEL, the C1 controls, U+2028/2029 and the BOM, so that the literal is also a valid
-/// YAML double-quoted scalar (YAML forbids those raw) and the output is plain to read.
+/// Appends `s` as a JSON string literal that is also a valid YAML double-quoted scalar: besides
+/// what JSON requires, DEL, the C1 controls and the BOM are escaped (YAML forbids them raw).
 fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\0'..='\u{1f}'
-            | '\u{7f}'..='\u{9f}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{feff}'
-            | '\u{fffe}'
-            | '\u{ffff}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    protocol::push_json_string(out, s, |c| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+    })
 }
 
 /// User-supplied text for an error message: quoted, escaped to one line, at most 64 characters.

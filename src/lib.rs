@@ -24,19 +24,26 @@
 //! keychain.
 //!
 //! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`,
-//! `migrate`), see [`cli`].
+//! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
+//! `kubelet-config`, `migrate`), see [`cli`].
 
 pub mod backend;
 pub mod cli;
+pub mod configure;
 pub mod credential;
+pub mod doctor;
 pub mod error;
 pub mod host;
+pub mod import;
+pub mod jsonedit;
 pub mod keychain;
+pub mod keyfile;
 pub mod kube;
 pub mod migrate;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
+pub mod secret_input;
 pub mod serve;
 pub mod store;
 pub mod verify;
@@ -108,7 +115,8 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
 
 fn help() -> String {
     format!(
-        "{USAGE}\nManage saved credentials: docker-credential-northflank <add|ls|rm|restrict|migrate> --help\n\
+        "{USAGE}\nManage saved credentials: docker-credential-northflank \
+         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet|migrate> --help\n\
          Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder),\n\
          NORTHFLANK_CREDENTIAL_BACKEND (file|keyring: where new secrets go)\n"
     )

@@ -81,6 +81,45 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A unique, valid credential name for a registry, for credentials that nobody named
+/// (`docker login`, `import-docker-config`): `<prefix>-ghcr-io`, `<prefix>-docker-hub`,
+/// `<prefix>-127-0-0-1-5000-2`, … `prefix` must start with a letter and be short, so the
+/// result passes [`check_name`] whatever the host looks like (IP addresses start with digits).
+pub fn generated_name(prefix: &str, key: &crate::host::Key, taken: &[String]) -> String {
+    use crate::host::DOCKER_HUB;
+    let base = if key.as_str() == DOCKER_HUB {
+        "docker-hub".to_string()
+    } else if let Some(rest) = key.as_str().strip_prefix(DOCKER_HUB) {
+        format!("docker-hub-{rest}")
+    } else {
+        key.as_str().to_string()
+    };
+    let mut slug = prefix.to_string();
+    for part in base
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        slug.push('-');
+        slug.push_str(part);
+    }
+    // Room for a "-NN" suffix within the 39-character limit.
+    if slug.len() > 34 {
+        // Cut at a separator, so the name never ends in half a word.
+        let cut = slug[..=34].rfind('-').unwrap_or(34);
+        slug.truncate(cut);
+    }
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                slug.clone()
+            } else {
+                format!("{slug}-{n}")
+            }
+        })
+        .find(|name| !taken.iter().any(|t| t == name))
+        .expect("BUG: some suffix is free")
+}
+
 /// The credential `get` serves to `project` among those saved for one registry: the one
 /// restricted to the project if any, else the unrestricted one.
 pub fn select<'a, T>(
@@ -88,13 +127,22 @@ pub fn select<'a, T>(
     restrictions: impl Fn(&T) -> &Restrictions,
     project: Option<&str>,
 ) -> Option<&'a T> {
+    position(items, restrictions, project).map(|i| &items[i])
+}
+
+/// Like [`select`], but the index, for callers that go on to change or take the credential.
+pub fn position<T>(
+    items: &[T],
+    restrictions: impl Fn(&T) -> &Restrictions,
+    project: Option<&str>,
+) -> Option<usize> {
     let specific = project.and_then(|p| {
-        items.iter().find(|c| {
+        items.iter().position(|c| {
             let r = restrictions(c);
             r.restricted && r.projects.iter().any(|q| q == p)
         })
     });
-    specific.or_else(|| items.iter().find(|c| !restrictions(c).restricted))
+    specific.or_else(|| items.iter().position(|c| !restrictions(c).restricted))
 }
 
 /// Refuses a set of credentials for one registry in which some context would have two

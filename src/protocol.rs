@@ -157,6 +157,12 @@ pub fn encode_list(entries: &BTreeMap<String, String>) -> String {
 
 /// Appends `s` as a JSON string exactly as Go's `json.Encoder` (HTML escaping on) writes it.
 pub fn push_go_string(out: &mut String, s: &str) {
+    push_json_string(out, s, |c| matches!(c, '<' | '>' | '&'))
+}
+
+/// Appends `s` as a JSON string: `"` `\` and the short escapes, control characters,
+/// U+2028/2029 and whatever `also` selects as lower-case `\u00xx`, everything else as is.
+pub fn push_json_string(out: &mut String, s: &str, also: impl Fn(char) -> bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -167,10 +173,7 @@ pub fn push_go_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || also(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),

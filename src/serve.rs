@@ -92,10 +92,8 @@ fn get(server: &str, ctx: &Context) -> Result<String> {
 /// hidden from this project, says so on stderr (never which projects, never a secret).
 pub fn served_for(ctx: &Context, key: &Key) -> Result<Option<Credential>> {
     let mut creds = ctx.store.registry(key)?;
-    let chosen =
-        policy::select(&creds, |c| &c.restrictions, ctx.project.as_deref()).map(|c| c.name.clone());
-    match chosen {
-        Some(name) => Ok(creds.drain(..).find(|c| c.name == name)),
+    match policy::position(&creds, |c| &c.restrictions, ctx.project.as_deref()) {
+        Some(i) => Ok(Some(creds.swap_remove(i))),
         None => {
             if !creds.is_empty() {
                 let project = ctx.project.as_deref().unwrap_or("unset or invalid");
@@ -118,10 +116,8 @@ pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
         .summaries()?
         .into_values()
         .filter_map(|mut creds| {
-            let name = policy::select(&creds, |c| &c.restrictions, project)?
-                .name
-                .clone();
-            creds.drain(..).find(|c| c.name == name)
+            let i = policy::position(&creds, |c| &c.restrictions, project)?;
+            Some(creds.swap_remove(i))
         })
         .collect())
 }
@@ -161,8 +157,8 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
     ctx.store.write(|tx| {
         let now = now_rfc3339();
         let creds = tx.registry(key.as_str())?;
-        let chosen = policy::select(creds, |c| &c.restrictions, project).map(|c| c.name.clone());
-        if let Some(cred) = chosen.and_then(|name| creds.iter_mut().find(|c| c.name == name)) {
+        if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
+            let cred = &mut creds[i];
             // An update stays on the credential's own backend; only `migrate` moves secrets.
             backend::put_secret(cred, input.secret)?;
             cred.username = input.username;
@@ -192,36 +188,7 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
 /// A unique, valid name for a credential created by `docker login`: `login-ghcr-io`,
 /// `login-127-0-0-1-5000-2`, …
 fn login_name(key: &Key, taken: &[String]) -> String {
-    let base = if key.as_str() == host::DOCKER_HUB {
-        "docker-hub".to_string()
-    } else if let Some(rest) = key.as_str().strip_prefix(host::DOCKER_HUB) {
-        format!("docker-hub-{rest}")
-    } else {
-        key.as_str().to_string()
-    };
-    let mut slug = String::from("login");
-    for part in base
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-    {
-        slug.push('-');
-        slug.push_str(part);
-    }
-    if slug.len() > 34 {
-        // Cut at a separator, so the name never ends in half a word.
-        let cut = slug[..=34].rfind('-').unwrap_or(34);
-        slug.truncate(cut);
-    }
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                slug.clone()
-            } else {
-                format!("{slug}-{n}")
-            }
-        })
-        .find(|name| !taken.iter().any(|t| t == name))
-        .expect("BUG: some suffix is free")
+    policy::generated_name("login", key, taken)
 }
 
 fn erase(server: &str, ctx: &Context) -> Result<()> {
@@ -235,10 +202,10 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
     }
     ctx.store.write(|tx| {
         let creds = tx.registry(key.as_str())?;
-        if let Some(cred) = policy::select(creds, |c| &c.restrictions, project).cloned() {
+        if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
             // The keychain item goes first: if the keychain refuses, nothing is removed.
-            backend::remove_secret(&cred)?;
-            creds.retain(|c| c.name != cred.name);
+            backend::remove_secret(&creds[i])?;
+            creds.remove(i);
         }
         Ok(())
     })

@@ -121,6 +121,28 @@ impl Store {
         Ok(all)
     }
 
+    /// Every registry file with the outcome of reading it (its number of credentials, or why
+    /// it is unusable), so `doctor` can name each bad file rather than stop at the first.
+    pub fn check_files(&self) -> Result<Vec<(PathBuf, Result<usize>)>> {
+        let dir = self.dir.join(REGISTRIES);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error("read", &dir, &e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| io_error("read", &dir, &e))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| !n.starts_with('.') && n.ends_with(".json")) {
+                let read = read_registry(&path).map(|f| f.map_or(0, |f| f.credentials.len()));
+                out.push((path, read));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// Every saved credential **without its secret**, grouped by registry key: what `list`
     /// and `ls` need. Reads the index (one file) when it is current, else every registry file.
     pub fn summaries(&self) -> Result<BTreeMap<String, Vec<Credential>>> {
@@ -184,6 +206,7 @@ impl Store {
             .open(&path)
             .map_err(|e| io_error("open", &path, &e))?;
         file.lock().map_err(|e| io_error("lock", &path, &e))?;
+        sweep_temp_files(&self.dir);
         sweep_temp_files(&regs);
         Ok(file)
     }

@@ -416,8 +416,29 @@ fn inside_private_bus() {
     );
     let ci = home.id_of("ci-token");
     assert_eq!(home.keychain_item(&ci).as_deref(), Some("add-secret"));
-    home.ok(&["rm", "ci-token"], "");
+    // A rename keeps the keychain item: its account is the id, not the name.
+    home.ok(&["rename", "ci-token", "ci-bot"], "");
+    assert_eq!(home.id_of("ci-bot"), ci);
+    let out = home.ok(&["get"], "r.example");
+    assert_eq!(out.stdout, get_answer("r.example", "bot", "add-secret"));
+    home.ok(&["rm", "ci-bot"], "");
     assert_eq!(home.keychain_item(&ci), None);
+
+    // import-docker-config puts its secrets in the recorded backend too.
+    let config = home.root.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"auths":{"imp.example.com":{"auth":"aW1wOmltcG9ydGVkLXNlY3JldA=="}}}"#,
+    )
+    .unwrap();
+    home.ok(&["import-docker-config", config.to_str().unwrap()], "");
+    let out = home.ok(&["get"], "imp.example.com");
+    assert_eq!(
+        out.stdout,
+        get_answer("imp.example.com", "imp", "imported-secret")
+    );
+    home.assert_not_on_disk("imported-secret");
+    home.ok(&["erase"], "imp.example.com");
 
     // docker logout: the whole credential goes, keychain item included.
     home.ok(&["erase"], "registry.example.com:5050");

@@ -1,0 +1,364 @@
+//! `doctor`: the checks that explain "docker doesn't use my credential" — is the binary where
+//! docker looks for it, do the config files send the saved hosts to it, is the store healthy,
+//! and what does the current project see. Every failed check carries its fix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::configure::{self, HELPER};
+use crate::credential::Backend;
+use crate::policy;
+use crate::store::Store;
+
+/// How a check came out. Any `Fail` makes `doctor` exit non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One finding: what was seen, and for problems, what to do.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub status: Status,
+    pub text: String,
+    pub fix: Option<String>,
+}
+
+fn ok(text: impl Into<String>) -> Check {
+    Check {
+        status: Status::Ok,
+        text: text.into(),
+        fix: None,
+    }
+}
+
+fn problem(status: Status, text: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        status,
+        text: text.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// Runs every check.
+pub fn run(store: &Store) -> Vec<Check> {
+    let mut checks = vec![binary()];
+    checks.extend(store_health(store));
+    checks.extend(configs(store));
+    checks.extend(project(store));
+    checks
+}
+
+const BINARY: &str = "docker-credential-northflank";
+
+/// Is `docker-credential-northflank` on `PATH`, and is it this build? Docker runs whatever
+/// `PATH` finds first, so an old copy there would answer instead of this one.
+fn binary() -> Check {
+    let name = format!("{BINARY}{}", std::env::consts::EXE_SUFFIX);
+    let this = std::env::current_exe().and_then(fs::canonicalize).ok();
+    let shown = this
+        .as_ref()
+        .map_or_else(|| BINARY.to_string(), |p| p.display().to_string());
+    let Some(found) = find_in_path(&name) else {
+        return problem(
+            Status::Fail,
+            format!("{BINARY} is not on PATH, so docker and podman cannot run it"),
+            format!("run install.sh, or copy {shown} into a folder on PATH"),
+        );
+    };
+    let canonical = fs::canonicalize(&found).unwrap_or_else(|_| found.clone());
+    if this.as_ref() == Some(&canonical) {
+        return ok(format!("on PATH: {} (this binary)", found.display()));
+    }
+    let same_bytes = this
+        .as_ref()
+        .and_then(|t| Some((fs::read(t).ok()?, fs::read(&canonical).ok()?)))
+        .is_some_and(|(a, b)| a == b);
+    if same_bytes {
+        return ok(format!(
+            "on PATH: {} (same build as this one)",
+            found.display()
+        ));
+    }
+    problem(
+        Status::Fail,
+        format!(
+            "PATH finds {}, which is not this binary ({shown})",
+            found.display()
+        ),
+        "run install.sh again to replace it, or remove the old copy",
+    )
+}
+
+/// The first executable file called `name` in a `PATH` folder, as a shell would find it.
+/// (A dozen lines of std rather than the `which` crate: PATHEXT search is the part of `which`
+/// this does not need, since the name is fixed and carries its own suffix.)
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// Group/other permission bits on a store path: the store must be 0700/0600.
+#[cfg(unix)]
+fn too_open(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(p).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn too_open(_p: &Path) -> Option<u32> {
+    None
+}
+
+fn store_health(store: &Store) -> Vec<Check> {
+    let dir = store.dir();
+    let mut checks = Vec::new();
+    match fs::metadata(dir) {
+        Err(_) => {
+            checks.push(ok(format!(
+                "store {}: nothing saved yet (created on the first save)",
+                dir.display()
+            )));
+            return checks;
+        }
+        Ok(m) if !m.is_dir() => {
+            checks.push(problem(
+                Status::Fail,
+                format!("store {} is not a folder", dir.display()),
+                format!("move it away, or set {} to a folder", crate::store::DIR_ENV),
+            ));
+            return checks;
+        }
+        Ok(_) => {}
+    }
+    match store.meta() {
+        Ok(Some(meta)) => checks.push(match meta.backend {
+            None => ok(format!(
+                "backend: not chosen yet (store {}); the first save picks the OS keychain if one answers",
+                dir.display()
+            )),
+            Some(Backend::File) => ok(format!(
+                "backend: file (secrets unencrypted in {})",
+                dir.display()
+            )),
+            Some(Backend::Keyring) => match crate::keychain::probe() {
+                Ok(()) => ok("backend: keyring (the OS keychain answers and is unlocked)".to_string()),
+                Err(why) => problem(
+                    Status::Fail,
+                    format!("backend: keyring, but {why}"),
+                    "unlock or start the keychain, or move the secrets with `migrate --to file`",
+                ),
+            },
+        }),
+        Ok(None) => checks.push(ok(format!(
+            "store {}: no store.json yet (written on the first save)",
+            dir.display()
+        ))),
+        Err(e) => checks.push(problem(Status::Fail, e.to_string(), "see the message")),
+    }
+    for sub in [dir.to_path_buf(), dir.join("registries")] {
+        if let Some(mode) = too_open(&sub) {
+            checks.push(problem(
+                Status::Fail,
+                format!(
+                    "{} has mode {mode:03o}: other users may read it",
+                    sub.display()
+                ),
+                format!("chmod 700 '{}'", sub.display()),
+            ));
+        }
+    }
+    match store.check_files() {
+        Ok(files) => {
+            let mut count = 0;
+            let mut bad = 0;
+            for (path, read) in files {
+                if let Some(mode) = too_open(&path) {
+                    checks.push(problem(
+                        Status::Fail,
+                        format!(
+                            "{} has mode {mode:03o}: other users may read it",
+                            path.display()
+                        ),
+                        format!("chmod 600 '{}'", path.display()),
+                    ));
+                }
+                match read {
+                    Ok(n) => count += n,
+                    Err(e) => {
+                        bad += 1;
+                        checks.push(problem(Status::Fail, e.to_string(), "see the message"));
+                    }
+                }
+            }
+            if bad == 0 {
+                checks.push(ok(format!(
+                    "{count} saved credential(s), every registry file readable"
+                )));
+            }
+        }
+        Err(e) => checks.push(problem(Status::Fail, e.to_string(), "see the message")),
+    }
+    checks
+}
+
+fn configs(store: &Store) -> Vec<Check> {
+    let keys = configure::saved_keys(store, &[]).unwrap_or_default();
+    let targets = match configure::targets() {
+        Ok(t) => t,
+        Err(e) => return vec![problem(Status::Fail, e.to_string(), "set HOME")],
+    };
+    let mut checks = Vec::new();
+    for t in targets {
+        let label = t.kind.label();
+        let path = t.path.display();
+        let wanted: std::collections::BTreeSet<String> =
+            keys.iter().map(|k| t.kind.helper_key(k)).collect();
+        let file = match configure::read(&t.path) {
+            Err(e) => {
+                checks.push(problem(
+                    Status::Fail,
+                    format!("{label}: {e}"),
+                    "fix or move the file, then run `docker-credential-northflank configure`",
+                ));
+                continue;
+            }
+            Ok(None) if wanted.is_empty() => {
+                checks.push(ok(format!(
+                    "{label}: {path} does not exist (nothing to wire yet)"
+                )));
+                continue;
+            }
+            Ok(None) => {
+                checks.push(problem(
+                    Status::Fail,
+                    format!("{label}: {path} does not exist, so {label} does not ask this helper"),
+                    "docker-credential-northflank configure",
+                ));
+                continue;
+            }
+            Ok(Some(f)) => f,
+        };
+        let ours: Vec<&str> = file
+            .helpers
+            .iter()
+            .filter(|(_, v)| *v == HELPER)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        checks.push(ok(format!(
+            "{label}: {path} sends {} host(s) here{}{}",
+            ours.len(),
+            if ours.is_empty() { "" } else { ": " },
+            ours.join(", ")
+        )));
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|k| !file.helpers.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            checks.push(problem(
+                Status::Fail,
+                format!(
+                    "{label}: saved but not wired in {path}: {}",
+                    missing.join(", ")
+                ),
+                "docker-credential-northflank configure",
+            ));
+        }
+        for k in &wanted {
+            if let Some(other) = file.helpers.get(k).filter(|v| *v != HELPER) {
+                checks.push(problem(
+                    Status::Fail,
+                    format!("{label}: {path} sends {k} to docker-credential-{other}, not here"),
+                    "docker-credential-northflank configure --force",
+                ));
+            }
+        }
+        let stale: Vec<&str> = ours
+            .iter()
+            .filter(|k| !wanted.contains(**k))
+            .copied()
+            .collect();
+        if !stale.is_empty() {
+            checks.push(problem(
+                Status::Warn,
+                format!(
+                    "{label}: {path} sends hosts with no saved credential here (they get \"not found\"): {}",
+                    stale.join(", ")
+                ),
+                "add a credential for them, or run `configure --remove` then `configure`",
+            ));
+        }
+    }
+    checks
+}
+
+fn project(store: &Store) -> Vec<Check> {
+    let raw = std::env::var_os(policy::PROJECT_ENV);
+    let project = policy::project_from_env(raw.as_deref());
+    let mut checks = Vec::new();
+    match (&raw, &project) {
+        (_, Some(p)) => checks.push(ok(format!(
+            "current project: {p} ({})",
+            policy::PROJECT_ENV
+        ))),
+        (Some(v), None) if !v.is_empty() => checks.push(problem(
+            Status::Fail,
+            format!(
+                "{}={:?} is not a project id, so every restricted credential is hidden",
+                policy::PROJECT_ENV,
+                v.to_string_lossy()
+            ),
+            format!(
+                "export {}=<project id> (letters, digits, hyphens)",
+                policy::PROJECT_ENV
+            ),
+        )),
+        _ => checks.push(ok(format!(
+            "{} is not set: only unrestricted credentials are used",
+            policy::PROJECT_ENV
+        ))),
+    }
+    let Ok(all) = store.summaries() else {
+        return checks;
+    };
+    let mut seen = Vec::new();
+    let mut hidden = 0;
+    for (key, creds) in &all {
+        if let Some(c) = policy::select(creds, |c| &c.restrictions, project.as_deref()) {
+            seen.push(format!("{key} ({})", c.name));
+        }
+        hidden += creds
+            .iter()
+            .filter(|c| !c.restrictions.visible_to(project.as_deref()))
+            .count();
+    }
+    let mut text = if seen.is_empty() {
+        "this context sees no credentials".to_string()
+    } else {
+        format!("this context sees: {}", seen.join(", "))
+    };
+    if hidden > 0 {
+        text.push_str(&format!("; {hidden} restricted to other projects"));
+    }
+    checks.push(ok(text));
+    checks
+}
