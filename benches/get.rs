@@ -26,6 +26,8 @@ fn fill(dir: &Path, n: usize) {
     let mut child = Command::new(bin())
         .arg("store")
         .env("NORTHFLANK_CONFIG_DIR", dir)
+        // The file backend is what this measures; never the developer's own keychain.
+        .env("NORTHFLANK_CREDENTIAL_BACKEND", "file")
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();

@@ -1,5 +1,5 @@
 //! The management commands (`add`, `ls`, `rm`, `restrict`, `rename`, `import-docker-config`,
-//! `configure`, `doctor`), for people and scripts.
+//! `configure`, `doctor`, `migrate`), for people and scripts.
 //!
 //! They share the executable with the protocol verbs but never change how those behave.
 //! Output goes to stdout, warnings to stderr; errors are returned to `main`, which prints them
@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use crate::backend;
 use crate::configure;
-use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
 use crate::doctor;
 use crate::error::{Error, Result};
 use crate::host;
@@ -83,6 +84,15 @@ enum Command {
         /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
         #[arg(long, value_name = "ID")]
         project: Option<String>,
+    },
+    /// Move every secret to the file store or the OS keychain, and make that the default.
+    ///
+    /// Safe to interrupt: each secret is copied to the target before its record is switched,
+    /// and removed from the source only after; run it again to finish.
+    Migrate {
+        /// Where the secrets should live.
+        #[arg(long, value_enum)]
+        to: Backend,
     },
 }
 
@@ -253,6 +263,7 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Kubelet => kubelet(store),
         Command::Verify { target, opts } => verify_saved(store, &target, &opts),
         Command::KubeletConfig { project } => kubelet_config(store, project),
+        Command::Migrate { to } => migrate(&store, to),
     }
 }
 
@@ -381,15 +392,17 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         let accepted = verify::verify(key.as_str(), &username, &secret, &a.verify_opts.options())?;
         println!("{accepted}");
     }
+    let backend = backend::for_new_secrets(store)?;
     let now = now_rfc3339();
     let cred = Credential {
+        id: new_id(),
         name: a.name.clone(),
         description: a.description,
         provider: a.provider,
         registry: key.as_str().to_string(),
         username,
-        backend: Backend::File,
-        secret: Some(secret),
+        backend,
+        secret: None,
         restrictions: Restrictions::to_projects(projects),
         created: now.clone(),
         updated: now,
@@ -405,7 +418,10 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         let creds = tx.registry(key.as_str())?;
         creds.push(cred);
         policy::check_unambiguous(key.as_str(), creds.iter().map(|c| (c.name.as_str(), &c.restrictions)))
-            .map_err(Error::Conflict)
+            .map_err(Error::Conflict)?;
+        // Last, so a refused save leaves no keychain item behind.
+        let cred = creds.last_mut().expect("BUG: just pushed");
+        backend::put_secret(cred, secret)
     })?;
     println!("saved {:?} for {key} ({scope})", a.name);
     for note in notes {
@@ -552,7 +568,12 @@ fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
 fn rm(store: &Store, name: &str) -> Result<()> {
     let registry = store.write(|tx| {
         let registry = registry_of(tx, name)?;
-        tx.registry(&registry)?.retain(|c| c.name != name);
+        let creds = tx.registry(&registry)?;
+        if let Some(cred) = creds.iter().find(|c| c.name == name) {
+            // The keychain item goes first: if the keychain refuses, nothing is removed.
+            backend::remove_secret(cred)?;
+        }
+        creds.retain(|c| c.name != name);
         Ok(registry)
     })?;
     println!("removed {name:?} ({registry})");
@@ -714,6 +735,31 @@ fn doctor(store: &Store) -> Result<()> {
         )));
     }
     println!("everything looks right");
+    Ok(())
+}
+
+fn migrate(store: &Store, to: Backend) -> Result<()> {
+    let report = crate::migrate::migrate(store, to)?;
+    for name in &report.moved {
+        println!("moved {name:?} to {}", to.as_str());
+    }
+    for line in &report.stale {
+        eprintln!("docker-credential-northflank: warning: old keychain item left behind: {line}");
+    }
+    if !report.changed.is_empty() {
+        return Err(Error::Conflict(format!(
+            "{} changed while migrating ({}); run `migrate --to {}` again",
+            report.changed.len(),
+            report.changed.join(", "),
+            to.as_str()
+        )));
+    }
+    println!(
+        "{} moved, {} already there; new secrets now go to {}",
+        report.moved.len(),
+        report.already,
+        to.as_str()
+    );
     Ok(())
 }
 

@@ -72,16 +72,34 @@ impl Provider {
 
 /// Where a credential's secret lives. Recorded per credential, so a lookup never has to guess
 /// (a locked keychain answers "no entry", which must not be mistaken for "not saved").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
 pub enum Backend {
+    /// Inline in the credential's registry file (0600, unencrypted).
     #[default]
     File,
+    /// In the OS keychain (see [`crate::keychain`]), under the credential's [`Credential::id`].
+    Keyring,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::Keyring => "keyring",
+        }
+    }
 }
 
 /// One saved credential. The secret is inline only for the file backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
+    /// A stable random id, the account of the credential's keychain item: unlike the name
+    /// it never changes, so the item outlives a rename. Empty in records written before ids
+    /// existed; one is assigned when the secret first goes to the keychain.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -96,6 +114,17 @@ pub struct Credential {
     pub restrictions: Restrictions,
     pub created: String,
     pub updated: String,
+}
+
+/// A fresh credential id: 64 random bits as hex. Ids are not secret; they only have to be
+/// unique, and std's per-process random hasher keys are enough for that without a crate.
+pub fn new_id() -> String {
+    use std::hash::BuildHasher;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let bits = std::collections::hash_map::RandomState::new().hash_one((nanos, std::process::id()));
+    format!("{bits:016x}")
 }
 
 /// Now as RFC 3339 UTC (`2026-11-28T16:22:48Z`), without a date crate.
@@ -135,6 +164,16 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_796_568), "2026-11-27T16:22:48Z");
+    }
+
+    #[test]
+    fn ids_are_hex_and_distinct() {
+        let ids: std::collections::BTreeSet<String> = (0..1000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
 
     #[test]

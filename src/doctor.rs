@@ -149,28 +149,24 @@ fn store_health(store: &Store) -> Vec<Check> {
         Ok(_) => {}
     }
     match store.meta() {
-        Ok(Some(meta)) => {
-            let known =
-                serde_json::from_value::<Backend>(serde_json::Value::String(meta.backend.clone()))
-                    .is_ok();
-            if known {
-                checks.push(ok(format!(
-                    "backend: {} (store {})",
-                    meta.backend,
-                    dir.display()
-                )));
-            } else {
-                checks.push(problem(
+        Ok(Some(meta)) => checks.push(match meta.backend {
+            None => ok(format!(
+                "backend: not chosen yet (store {}); the first save picks the OS keychain if one answers",
+                dir.display()
+            )),
+            Some(Backend::File) => ok(format!(
+                "backend: file (secrets unencrypted in {})",
+                dir.display()
+            )),
+            Some(Backend::Keyring) => match crate::keychain::probe() {
+                Ok(()) => ok("backend: keyring (the OS keychain answers and is unlocked)".to_string()),
+                Err(why) => problem(
                     Status::Fail,
-                    format!(
-                        "store {} uses backend {:?}, which this build does not know",
-                        dir.display(),
-                        meta.backend
-                    ),
-                    "upgrade docker-credential-northflank",
-                ));
-            }
-        }
+                    format!("backend: keyring, but {why}"),
+                    "unlock or start the keychain, or move the secrets with `migrate --to file`",
+                ),
+            },
+        }),
         Ok(None) => checks.push(ok(format!(
             "store {}: no store.json yet (written on the first save)",
             dir.display()

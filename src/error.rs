@@ -30,6 +30,12 @@ pub enum Error {
     /// The store could not be read or written; the text names the file and the fix.
     #[error("{0}")]
     Store(String),
+    /// The OS keychain could not do what was asked: unreachable, locked, too slow. The text
+    /// names the cause and the fix (often `NORTHFLANK_CREDENTIAL_BACKEND=file`). Never
+    /// "not found": a credential whose secret is in the keychain exists, so clients must not
+    /// carry on anonymously as if it did not.
+    #[error("{0}")]
+    Keychain(String),
     /// A registry refused or could not check a credential; the exit code tells which.
     #[error("{0}")]
     Verify(#[from] crate::verify::Failure),

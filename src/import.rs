@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::backend;
+use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
@@ -86,11 +87,12 @@ pub fn run(
     let (lines, conflicts) = if dry_run {
         let mut all = store.all()?;
         let mut taken: Vec<String> = all.values().flatten().map(|c| c.name.clone()).collect();
-        save_all(&mut all, &parsed.found, restrictions, &mut taken)?
+        save_all(&mut all, &parsed.found, restrictions, &mut taken, None)?
     } else {
+        let backend = backend::for_new_secrets(store)?;
         store.write(|tx| {
             let mut taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
-            save_all(tx, &parsed.found, restrictions, &mut taken)
+            save_all(tx, &parsed.found, restrictions, &mut taken, Some(backend))
         })?
     };
     let verb = if dry_run { "would " } else { "" };
@@ -126,18 +128,20 @@ impl Registries for Tx<'_> {
 
 /// Saves every found entry; returns the lines for the saved ones and `(entry, why)` for the
 /// ones that would have made a choice ambiguous. `taken` holds every name in use and grows
-/// with the names this import creates.
+/// with the names this import creates. `backend` is where new credentials keep their secret;
+/// `None` on a dry run, which never touches the keychain.
 fn save_all(
     regs: &mut dyn Registries,
     found: &[Found],
     restrictions: &Restrictions,
     taken: &mut Vec<String>,
+    backend: Option<Backend>,
 ) -> Result<(Vec<String>, Vec<Problem>)> {
     let mut lines = Vec::new();
     let mut failed = Vec::new();
     for f in found {
         let creds = regs.registry(f.key.as_str())?;
-        match save_one(creds, f, restrictions, taken) {
+        match save_one(creds, f, restrictions, taken, backend)? {
             Ok(line) => lines.push(line),
             Err(why) => failed.push((f.written.clone(), why)),
         }
@@ -160,12 +164,16 @@ fn namespace_of(written: &str) -> Option<&str> {
 /// does: an import for `--project p1` must not overwrite the unrestricted credential every other
 /// project uses, nor one shared with other projects. Where a new credential would make the
 /// choice ambiguous, the entry fails with the reason instead.
+///
+/// The outer error is a keychain failure, which stops the whole import (the transaction is
+/// not committed); the inner one is this entry's conflict.
 fn save_one(
     creds: &mut Vec<Credential>,
     f: &Found,
     restrictions: &Restrictions,
     taken: &mut Vec<String>,
-) -> std::result::Result<String, String> {
+    backend: Option<Backend>,
+) -> Result<std::result::Result<String, String>> {
     let key = f.key.as_str();
     let scope = describe_scope(restrictions);
     let now = now_rfc3339();
@@ -179,24 +187,27 @@ fn save_one(
             && (!r.restricted || sorted(&r.projects) == sorted(&restrictions.projects))
     };
     if let Some(c) = creds.iter_mut().find(|c| same_scope(&c.restrictions)) {
+        // An update keeps the credential's own backend, as `docker login` does.
+        if backend.is_some() {
+            backend::put_secret(c, f.secret.clone())?;
+        }
         c.username = f.username.clone();
-        c.secret = Some(f.secret.clone());
-        c.backend = Backend::File;
         c.updated = now;
-        return Ok(format!(
+        return Ok(Ok(format!(
             "update {:?} for {key} (user {}, {scope})",
             c.name, f.username
-        ));
+        )));
     }
     let name = policy::generated_name(NAME_PREFIX, &f.key, taken);
     creds.push(Credential {
+        id: new_id(),
         name: name.clone(),
         description: "imported from a Docker config.json".to_string(),
         provider: f.provider,
         registry: key.to_string(),
         username: f.username.clone(),
-        backend: Backend::File,
-        secret: Some(f.secret.clone()),
+        backend: backend.unwrap_or_default(),
+        secret: None,
         restrictions: restrictions.clone(),
         created: now.clone(),
         updated: now,
@@ -206,13 +217,17 @@ fn save_one(
         creds.iter().map(|c| (c.name.as_str(), &c.restrictions)),
     ) {
         creds.pop();
-        return Err(why);
+        return Ok(Err(why));
+    }
+    if backend.is_some() {
+        let cred = creds.last_mut().expect("BUG: just pushed");
+        backend::put_secret(cred, f.secret.clone())?;
     }
     taken.push(name.clone());
-    Ok(format!(
+    Ok(Ok(format!(
         "create {name:?} for {key} (user {}, {scope})",
         f.username
-    ))
+    )))
 }
 
 fn describe_scope(r: &Restrictions) -> String {

@@ -20,12 +20,14 @@
 //! credentials, carry on" — it is what a missing, hidden (other project) or invalid registry
 //! gets. JSON is escaped as Go escapes it. See [`protocol`] for the bytes, [`host`] for how
 //! server strings map to one canonical key, [`policy`] for project restrictions and [`store`]
-//! for the crash-safe file store.
+//! for the crash-safe file store, [`backend`] and [`keychain`] for secrets kept in the OS
+//! keychain.
 //!
 //! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`,
 //! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
-//! `kubelet-config`), see [`cli`].
+//! `kubelet-config`, `migrate`), see [`cli`].
 
+pub mod backend;
 pub mod cli;
 pub mod configure;
 pub mod credential;
@@ -34,8 +36,10 @@ pub mod error;
 pub mod host;
 pub mod import;
 pub mod jsonedit;
+pub mod keychain;
 pub mod keyfile;
 pub mod kube;
+pub mod migrate;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
@@ -112,8 +116,9 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
 fn help() -> String {
     format!(
         "{USAGE}\nManage saved credentials: docker-credential-northflank \
-         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet> --help\n\
-         Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder)\n"
+         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet|migrate> --help\n\
+         Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder),\n\
+         NORTHFLANK_CREDENTIAL_BACKEND (file|keyring: where new secrets go)\n"
     )
 }
 

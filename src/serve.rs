@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use crate::credential::{Backend, Credential, Provider, now_rfc3339};
+use crate::backend;
+use crate::credential::{Credential, Provider, new_id, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
 use crate::protocol::{self, MAX_INPUT, Verb};
-use crate::secret::Secret;
 use crate::store::Store;
 
 /// What a verb runs against: the store and the current project.
@@ -142,17 +142,7 @@ pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
         })
 }
 
-/// The secret of a credential, from wherever its backend keeps it.
-pub fn secret_of(cred: &Credential) -> Result<Secret> {
-    match cred.backend {
-        Backend::File => cred.secret.clone().ok_or_else(|| {
-            Error::Store(format!(
-                "credential {:?} has no secret in the store; save it again with `add` or `docker login`",
-                cred.name
-            ))
-        }),
-    }
-}
+pub use crate::backend::secret_of;
 
 fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
     let key = host::normalize(&input.server_url).map_err(|e| {
@@ -162,32 +152,35 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
         ))
     })?;
     let project = ctx.project.as_deref();
+    // Decided before taking the lock: the first save may probe the keychain and record the pick.
+    let backend = backend::for_new_secrets(&ctx.store)?;
     ctx.store.write(|tx| {
         let now = now_rfc3339();
         let creds = tx.registry(key.as_str())?;
         if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
             let cred = &mut creds[i];
+            // An update stays on the credential's own backend; only `migrate` moves secrets.
+            backend::put_secret(cred, input.secret)?;
             cred.username = input.username;
-            cred.secret = Some(input.secret);
-            cred.backend = Backend::File;
             cred.updated = now;
             return Ok(());
         }
         let taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
-        let name = login_name(&key, &taken);
-        let creds = tx.registry(key.as_str())?;
-        creds.push(Credential {
-            name,
+        let mut cred = Credential {
+            id: new_id(),
+            name: login_name(&key, &taken),
             description: "saved by docker login".to_string(),
             provider: Provider::guess(&key),
             registry: key.as_str().to_string(),
             username: input.username,
-            backend: Backend::File,
-            secret: Some(input.secret),
+            backend,
+            secret: None,
             restrictions: Restrictions::unrestricted(),
             created: now.clone(),
             updated: now,
-        });
+        };
+        backend::put_secret(&mut cred, input.secret)?;
+        tx.registry(key.as_str())?.push(cred);
         Ok(())
     })
 }
@@ -210,6 +203,8 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
     ctx.store.write(|tx| {
         let creds = tx.registry(key.as_str())?;
         if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
+            // The keychain item goes first: if the keychain refuses, nothing is removed.
+            backend::remove_secret(&creds[i])?;
             creds.remove(i);
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! Layout of the store directory (mode 0700):
 //!
 //! ```text
-//! store.json               {"version":1,"backend":"file"}  — format version, chosen backend
+//! store.json               {"version":1,"backend":"keyring"}  — format version, chosen backend
 //! .lock                    advisory lock held by every writer
 //! index.json               every credential without its secret, for `list` and `ls`
 //! index.stale              present while (or if) a writer has not finished the index
@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::credential::Credential;
+use crate::credential::{Backend, Credential};
 use crate::error::{Error, Result};
 use crate::host::Key;
 
@@ -53,7 +53,10 @@ const MAX_FILE: u64 = 64 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub version: u32,
-    pub backend: String,
+    /// Where new secrets go, chosen by the first save (see [`crate::backend`]); `None`
+    /// until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -169,12 +172,13 @@ impl Store {
     /// Runs `f` with the exclusive write lock held, then commits every registry it changed.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
         let _lock = self.lock()?;
-        // The first write records the format version (and backend) for later releases.
+        // The first write records the format version for later releases; the backend is
+        // recorded by the first save (`crate::backend::for_new_secrets`).
         let meta = match self.meta()? {
             Some(_) => None,
             None => Some(Meta {
                 version: FORMAT_VERSION,
-                backend: "file".to_string(),
+                backend: None,
             }),
         };
         let mut tx = Tx {
