@@ -46,6 +46,10 @@ pub mod secret;
 pub mod secret_input;
 pub mod serve;
 pub mod store;
+#[cfg(feature = "verify")]
+pub mod verify;
+#[cfg(not(feature = "verify"))]
+#[path = "verify_unavailable.rs"]
 pub mod verify;
 
 use std::ffi::OsString;
