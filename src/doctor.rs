@@ -3,7 +3,7 @@
 //! and what does the current project see. Every failed check carries its fix.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::configure::{self, HELPER};
 use crate::credential::Backend;
@@ -56,12 +56,13 @@ const BINARY: &str = "docker-credential-northflank";
 /// Is `docker-credential-northflank` on `PATH`, and is it this build? Docker runs whatever
 /// `PATH` finds first, so an old copy there would answer instead of this one.
 fn binary() -> Check {
-    let name = format!("{BINARY}{}", std::env::consts::EXE_SUFFIX);
     let this = std::env::current_exe().and_then(fs::canonicalize).ok();
     let shown = this
         .as_ref()
         .map_or_else(|| BINARY.to_string(), |p| p.display().to_string());
-    let Some(found) = find_in_path(&name) else {
+    // As a shell (and docker's exec) would find it: first match on PATH, executable bit and
+    // Windows' PATHEXT included.
+    let Ok(found) = which::which(BINARY) else {
         return problem(
             Status::Fail,
             format!("{BINARY} is not on PATH, so docker and podman cannot run it"),
@@ -90,28 +91,6 @@ fn binary() -> Check {
         ),
         "run install.sh again to replace it, or remove the old copy",
     )
-}
-
-/// The first executable file called `name` in a `PATH` folder, as a shell would find it.
-/// (A dozen lines of std rather than the `which` crate: PATHEXT search is the part of `which`
-/// this does not need, since the name is fixed and carries its own suffix.)
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
-}
-
-#[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
-    p.is_file()
 }
 
 /// Group/other permission bits on a store path: the store must be 0700/0600.
