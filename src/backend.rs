@@ -150,6 +150,36 @@ pub fn put_secret(cred: &mut Credential, secret: Secret) -> Result<()> {
 /// Deletes a credential's secret from the keychain, if that is where it is. Call it before
 /// the record is removed: if the keychain refuses, the credential stays whole and the user
 /// can retry, rather than leaving an orphaned secret behind.
+/// Replaces the secret of a saved credential without touching the old copy: a keychain secret
+/// goes to a new item, and the old record is returned so its item can be [`discard`]ed once the
+/// transaction has committed. If the commit fails, the old record still finds its old item.
+pub fn replace_secret(cred: &mut Credential, secret: Secret) -> Result<Option<Credential>> {
+    match cred.backend {
+        Backend::File => {
+            cred.secret = Some(secret);
+            Ok(None)
+        }
+        Backend::Keyring => {
+            let old = cred.clone();
+            cred.id = crate::credential::new_id();
+            put_secret(cred, secret)?;
+            Ok(Some(old))
+        }
+    }
+}
+
+/// Deletes the keychain item of a record that is no longer saved (after the commit that
+/// dropped it). Best effort: an item left behind is unused, so a failure is a notice, not an
+/// error for a change that did happen.
+pub fn discard(cred: &Credential) {
+    if let Err(e) = remove_secret(cred) {
+        notice(&format!(
+            "the keychain item of {:?} could not be deleted ({e}); it is unused, delete it with your keychain tool",
+            cred.name
+        ));
+    }
+}
+
 pub fn remove_secret(cred: &Credential) -> Result<()> {
     match cred.backend {
         Backend::File => Ok(()),

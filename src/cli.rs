@@ -407,7 +407,7 @@ fn add(store: &Store, a: AddArgs) -> Result<()> {
         created: now.clone(),
         updated: now,
     };
-    let scope = describe_scope(&cred.restrictions);
+    let scope = cred.restrictions.scope();
     store.write(|tx| {
         if tx.all()?.iter().any(|c| c.name == cred.name) {
             return Err(Error::Conflict(format!(
@@ -437,14 +437,6 @@ fn hint_configure(key: &host::Key) {
         eprintln!(
             "hint: docker does not send {key} to this helper yet: run `docker-credential-northflank configure`"
         );
-    }
-}
-
-fn describe_scope(r: &Restrictions) -> String {
-    if r.restricted {
-        format!("projects {}", r.projects.join(","))
-    } else {
-        "all projects".to_string()
     }
 }
 
@@ -529,6 +521,7 @@ fn ls(store: &Store, a: LsArgs) -> Result<()> {
                 c.restrictions.describe(),
                 c.updated.clone(),
             ]
+            .map(|cell| printable(&cell))
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -565,12 +558,36 @@ fn registry_of(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
         })
 }
 
+/// A table cell with control characters escaped, so a username saved by `docker login` or an
+/// import cannot move the cursor or recolour the terminal.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The credential called `name` in one registry's list, for changing it.
+fn named<'a>(creds: &'a mut [Credential], name: &str) -> Result<&'a mut Credential> {
+    creds.iter_mut().find(|c| c.name == name).ok_or_else(|| {
+        Error::Conflict(format!(
+            "credential {name:?} changed while reading it; try again"
+        ))
+    })
+}
+
 fn rm(store: &Store, name: &str) -> Result<()> {
     let registry = store.write(|tx| {
         let registry = registry_of(tx, name)?;
         let creds = tx.registry(&registry)?;
         if let Some(cred) = creds.iter().find(|c| c.name == name) {
-            // The keychain item goes first: if the keychain refuses, nothing is removed.
+            // The keychain item goes first: `rm` must remove the secret, so when the keychain
+            // refuses (locked), nothing is removed and the error says why.
             backend::remove_secret(cred)?;
         }
         creds.retain(|c| c.name != name);
@@ -586,14 +603,11 @@ fn restrict(store: &Store, a: RestrictArgs) -> Result<()> {
     } else {
         Restrictions::to_projects(check_projects(&a.projects)?)
     };
-    let scope = describe_scope(&restrictions);
+    let scope = restrictions.scope();
     store.write(|tx| {
         let registry = registry_of(tx, &a.name)?;
         let creds = tx.registry(&registry)?;
-        let cred = creds
-            .iter_mut()
-            .find(|c| c.name == a.name)
-            .expect("BUG: found above");
+        let cred = named(creds, &a.name)?;
         cred.restrictions = restrictions;
         cred.updated = now_rfc3339();
         policy::check_unambiguous(
@@ -615,11 +629,7 @@ fn rename(store: &Store, old: &str, new: &str) -> Result<()> {
             )));
         }
         let registry = registry_of(tx, old)?;
-        let cred = tx
-            .registry(&registry)?
-            .iter_mut()
-            .find(|c| c.name == old)
-            .expect("BUG: found above");
+        let cred = named(tx.registry(&registry)?, old)?;
         cred.name = new.to_string();
         cred.updated = now_rfc3339();
         Ok(registry)

@@ -39,9 +39,6 @@ pub enum Error {
     /// A registry refused or could not check a credential; the exit code tells which.
     #[error("{0}")]
     Verify(#[from] crate::verify::Failure),
-    /// A management command failed for another reason (network, keychain, …).
-    #[error("{0:#}")]
-    Other(#[from] anyhow::Error),
 }
 
 impl Error {

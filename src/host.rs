@@ -18,7 +18,8 @@ pub const DOCKER_HUB: &str = "https://index.docker.io/v1/";
 pub const DOCKER_HUB_ACCESS_TOKEN: &str = "https://index.docker.io/v1/access-token";
 pub const DOCKER_HUB_REFRESH_TOKEN: &str = "https://index.docker.io/v1/refresh-token";
 
-const DOCKER_HUB_HOSTS: [&str; 4] = [
+/// Docker Hub's host names: all one registry, keyed [`DOCKER_HUB`].
+pub const DOCKER_HUB_HOSTS: [&str; 4] = [
     "index.docker.io",
     "docker.io",
     "registry-1.docker.io",

@@ -175,7 +175,7 @@ fn save_one(
     backend: Option<Backend>,
 ) -> Result<std::result::Result<String, String>> {
     let key = f.key.as_str();
-    let scope = describe_scope(restrictions);
+    let scope = restrictions.scope();
     let now = now_rfc3339();
     let same_scope = |r: &Restrictions| {
         let sorted = |v: &[String]| {
@@ -228,14 +228,6 @@ fn save_one(
         "create {name:?} for {key} (user {}, {scope})",
         f.username
     )))
-}
-
-fn describe_scope(r: &Restrictions) -> String {
-    if r.restricted {
-        format!("projects {}", r.projects.join(","))
-    } else {
-        "all projects".to_string()
-    }
 }
 
 /// Reads the file's entries. Only a file that is not a JSON object at all is an error here;

@@ -58,14 +58,9 @@ const API_VERSION_V1: &str = "credentialprovider.kubelet.k8s.io/v1";
 /// The Docker credential-helper protocol's username for an identity (OAuth refresh) token.
 const TOKEN_USERNAME: &str = "<token>";
 
-/// Hosts that are all Docker Hub (SPEC §3). The kubelet normalises every Hub image to
-/// `docker.io/…`, so in `matchImages` they all become [`DOCKER_HUB_DOMAIN`] and `*.docker.io`.
-const DOCKER_HUB_HOSTS: [&str; 4] = [
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    "registry.hub.docker.com",
-];
+// Hosts that are all Docker Hub (SPEC §3). The kubelet normalises every Hub image to
+// `docker.io/…`, so in `matchImages` they all become DOCKER_HUB_DOMAIN and `*.docker.io`.
+use crate::host::DOCKER_HUB_HOSTS;
 
 /// One credential to export: what `get` would serve for `key` in the project's context.
 #[derive(Clone, Debug, PartialEq, Eq)]

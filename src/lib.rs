@@ -95,6 +95,10 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
         if args.len() != 2 {
             return Err(protocol(Error::BadInput(USAGE.trim_end().to_string())));
         }
+        if verb == protocol::Verb::Version {
+            // Needs no store, so it answers even where there is no home directory.
+            return write_stdout(serve::version_line().as_bytes()).map_err(protocol);
+        }
         let ctx = serve::Context {
             store: store::Store::open_default().map_err(protocol)?,
             project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),

@@ -37,6 +37,15 @@ impl Restrictions {
         !self.restricted || project.is_some_and(|p| self.projects.iter().any(|q| q == p))
     }
 
+    /// For messages: `all projects`, or `projects a,b`.
+    pub fn scope(&self) -> String {
+        if self.restricted {
+            format!("projects {}", self.projects.join(","))
+        } else {
+            "all projects".to_string()
+        }
+    }
+
     /// For tables: `-` when unrestricted, else the project list.
     pub fn describe(&self) -> String {
         if self.restricted {

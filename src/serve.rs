@@ -122,7 +122,9 @@ pub fn served(ctx: &Context) -> Result<Vec<Credential>> {
         .collect())
 }
 
-/// The full record (secret included) of a credential listed by [`served`].
+/// The full record (secret included) of a credential listed by [`served`]: read again from
+/// its registry file, where the project's choice is made again, so a secret is only ever handed
+/// out by the same rule `get` applies.
 pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
     let key = host::normalize(&summary.registry).map_err(|e| {
         Error::Store(format!(
@@ -130,10 +132,8 @@ pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
             summary.registry
         ))
     })?;
-    ctx.store
-        .registry(&key)?
-        .into_iter()
-        .find(|c| c.name == summary.name)
+    served_for(ctx, &key)?
+        .filter(|c| c.name == summary.name)
         .ok_or_else(|| {
             Error::Store(format!(
                 "credential {:?} changed while reading it; try again",
@@ -154,16 +154,16 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
     let project = ctx.project.as_deref();
     // Decided before taking the lock: the first save may probe the keychain and record the pick.
     let backend = backend::for_new_secrets(&ctx.store)?;
-    ctx.store.write(|tx| {
+    let replaced = ctx.store.write(|tx| {
         let now = now_rfc3339();
         let creds = tx.registry(key.as_str())?;
         if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
             let cred = &mut creds[i];
             // An update stays on the credential's own backend; only `migrate` moves secrets.
-            backend::put_secret(cred, input.secret)?;
+            let replaced = backend::replace_secret(cred, input.secret)?;
             cred.username = input.username;
             cred.updated = now;
-            return Ok(());
+            return Ok(replaced);
         }
         let taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
         let mut cred = Credential {
@@ -181,8 +181,10 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
         };
         backend::put_secret(&mut cred, input.secret)?;
         tx.registry(key.as_str())?.push(cred);
-        Ok(())
-    })
+        Ok(None)
+    })?;
+    replaced.iter().for_each(backend::discard);
+    Ok(())
 }
 
 /// A unique, valid name for a credential created by `docker login`: `login-ghcr-io`,
@@ -203,7 +205,8 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
     ctx.store.write(|tx| {
         let creds = tx.registry(key.as_str())?;
         if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
-            // The keychain item goes first: if the keychain refuses, nothing is removed.
+            // The keychain item goes first: logging out must remove the secret, so when the
+            // keychain refuses (locked), nothing is removed and the error says why.
             backend::remove_secret(&creds[i])?;
             creds.remove(i);
         }

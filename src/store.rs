@@ -6,7 +6,6 @@
 //! store.json               {"version":1,"backend":"keyring"}  — format version, chosen backend
 //! .lock                    advisory lock held by every writer
 //! index.json               every credential without its secret, for `list` and `ls`
-//! index.stale              present while (or if) a writer has not finished the index
 //! registries/<key>.json    {"version":1,"registry":"ghcr.io","credentials":[…]}  (mode 0600)
 //! ```
 //!
@@ -19,10 +18,11 @@
 //! swept by the next one.
 //!
 //! `list` must stay fast with thousands of registries, so writers also keep `index.json`, a
-//! secret-free copy of all metadata. It is derived data: a writer first marks it stale
-//! (durably), then writes the registry file, then the index, then clears the mark; readers that
-//! find the mark (a writer at work, or one that died) read the registry files instead, and the
-//! next writer rebuilds the index from them.
+//! secret-free copy of all metadata. It is derived data, and it records the identity of every
+//! registry file it was built from (inode, size, modification time). A reader uses it only when
+//! the folder holds exactly those files, unchanged; anything else — a writer that died between
+//! a registry file and the index, a file restored or removed by hand — sends it to the files
+//! themselves, and the next writer rebuilds the index.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -44,7 +44,6 @@ pub const DIR_ENV: &str = "NORTHFLANK_CONFIG_DIR";
 
 const REGISTRIES: &str = "registries";
 const INDEX: &str = "index.json";
-const INDEX_STALE: &str = "index.stale";
 const TMP_PREFIX: &str = ".tmp-";
 /// Larger registry files are refused as corrupt rather than read into memory.
 const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -92,8 +91,7 @@ impl Store {
 
     /// The credentials saved for one registry. Reads one file, takes no lock.
     pub fn registry(&self, key: &Key) -> Result<Vec<Credential>> {
-        Ok(read_registry(&self.registry_path(key.as_str()))?
-            .map_or_else(Vec::new, |f| f.credentials))
+        read_key(&self.registry_path(key.as_str()), key.as_str())
     }
 
     /// Every saved credential, grouped by registry key.
@@ -144,18 +142,42 @@ impl Store {
     }
 
     /// Every saved credential **without its secret**, grouped by registry key: what `list`
-    /// and `ls` need. Reads the index (one file) when it is current, else every registry file.
+    /// and `ls` need. Reads the index (one file) when it matches the registry files, else every
+    /// registry file.
     pub fn summaries(&self) -> Result<BTreeMap<String, Vec<Credential>>> {
-        if !self.dir.join(INDEX_STALE).exists()
-            && let Some(index) = read_index(&self.dir)
+        if let Some(index) = read_index(&self.dir)
+            && index.matches(&self.files()?)
         {
-            return Ok(index.registries);
+            return Ok(index.summaries());
         }
         Ok(self
             .all()?
             .into_iter()
             .map(|(k, c)| (k, without_secrets(c)))
             .collect())
+    }
+
+    /// The registry files now in the folder, with their stamps.
+    fn files(&self) -> Result<BTreeMap<String, Stamp>> {
+        let dir = self.dir.join(REGISTRIES);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(io_error("read", &dir, &e)),
+        };
+        let mut files = BTreeMap::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error("read", &dir, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let meta = entry
+                .metadata()
+                .map_err(|e| io_error("read", &entry.path(), &e))?;
+            files.insert(name, Stamp::of(&meta));
+        }
+        Ok(files)
     }
 
     /// The store's settings, if anything was ever saved.
@@ -205,7 +227,7 @@ impl Store {
             .truncate(false)
             .open(&path)
             .map_err(|e| io_error("open", &path, &e))?;
-        file.lock().map_err(|e| io_error("lock", &path, &e))?;
+        wait_for_lock(&file, &path)?;
         sweep_temp_files(&self.dir);
         sweep_temp_files(&regs);
         Ok(file)
@@ -215,7 +237,8 @@ impl Store {
 /// A write transaction: registry files loaded on demand, changed in memory, committed at the end.
 pub struct Tx<'a> {
     store: &'a Store,
-    loaded: BTreeMap<String, (Vec<Credential>, bool)>,
+    /// Per registry key: the credentials as read, and as changed.
+    loaded: BTreeMap<String, (Vec<Credential>, Vec<Credential>)>,
     meta: Option<Meta>,
 }
 
@@ -223,19 +246,27 @@ impl Tx<'_> {
     /// The credentials of one registry, for changing. Changes are saved when the transaction ends.
     pub fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
         if !self.loaded.contains_key(key) {
-            let creds = read_registry(&self.store.registry_path(key))?
-                .map_or_else(Vec::new, |f| f.credentials);
-            self.loaded.insert(key.to_string(), (creds, false));
+            let creds = read_key(&self.store.registry_path(key), key)?;
+            self.loaded.insert(key.to_string(), (creds.clone(), creds));
         }
-        let entry = self.loaded.get_mut(key).expect("BUG: just inserted");
-        entry.1 = true;
-        Ok(&mut entry.0)
+        Ok(&mut self.loaded.get_mut(key).expect("BUG: just inserted").1)
     }
 
     /// Every saved credential as committed, without secrets: for name lookups across
     /// registries. Change credentials through [`Tx::registry`], never through these copies.
+    /// A registry file that cannot be read is left out, so one damaged file does not stop
+    /// saves to other registries (it is reported when it is read for itself).
     pub fn all(&self) -> Result<Vec<Credential>> {
-        Ok(self.store.summaries()?.into_values().flatten().collect())
+        if let Ok(summaries) = self.store.summaries() {
+            return Ok(summaries.into_values().flatten().collect());
+        }
+        let mut all = Vec::new();
+        for name in self.store.files()?.keys() {
+            if let Ok(Some(file)) = read_registry(&self.store.dir.join(REGISTRIES).join(name)) {
+                all.extend(without_secrets(file.credentials));
+            }
+        }
+        Ok(all)
     }
 
     /// Records the store's settings (written on commit).
@@ -249,55 +280,88 @@ impl Tx<'_> {
             let bytes = serde_json::to_vec_pretty(meta).expect("BUG: meta serialises");
             write_atomic(&root.join("store.json"), &bytes)?;
         }
-        let dirty: BTreeMap<String, Vec<Credential>> = self
+        let changed: BTreeMap<String, Vec<Credential>> = self
             .loaded
             .into_iter()
-            .filter_map(|(key, (creds, dirty))| dirty.then_some((key, creds)))
+            .filter_map(|(key, (read, now))| (read != now).then_some((key, now)))
             .collect();
-        if dirty.is_empty() {
+        if changed.is_empty() {
             return Ok(());
         }
-        // Mark the index stale (durably) before any registry file changes: if we die before
-        // the index is rewritten, readers fall back to the files and the next writer rebuilds.
-        let stale = root.join(INDEX_STALE);
-        let was_stale = stale.exists();
-        write_atomic(&stale, b"")?;
-        sync_dir(root);
-        for (i, (key, creds)) in dirty.iter().enumerate() {
-            if let Err(e) = write_registry(&self.store.registry_path(key), key, creds) {
-                if i == 0 && !was_stale {
-                    // Nothing changed, so the index is still right: leave the store as it was.
-                    let _ = fs::remove_file(&stale);
-                }
-                return Err(e);
-            }
+        // The index is checked before any registry file changes: afterwards the changed files
+        // no longer match it, by design.
+        let before = self.store.files()?;
+        let old = read_index(root).filter(|index| index.matches(&before));
+        for (key, creds) in &changed {
+            write_registry(&self.store.registry_path(key), key, creds)?;
         }
         sync_dir(&root.join(REGISTRIES));
-        let index = match (was_stale, read_index(root)) {
-            (false, Some(mut index)) => {
-                for (key, creds) in dirty {
-                    if creds.is_empty() {
-                        index.registries.remove(&key);
-                    } else {
-                        index.registries.insert(key, without_secrets(creds));
+        self.store.write_index(old, &changed);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Brings the index up to date after `changed` registries were written: patched when the
+    /// old one was current, else rebuilt from the files. Best effort — the registry files are
+    /// already saved, and a missing or outdated index only sends readers to the files — so
+    /// failures here never fail the write; a damaged registry file removes the index, so
+    /// readers report that file instead of silently leaving it out.
+    fn write_index(&self, old: Option<Index>, changed: &BTreeMap<String, Vec<Credential>>) {
+        let path = self.dir.join(INDEX);
+        let Ok(files) = self.files() else {
+            let _ = fs::remove_file(&path);
+            return;
+        };
+        let index = match old {
+            Some(mut index) => {
+                for (key, creds) in changed {
+                    let name = file_name(key);
+                    match files.get(&name) {
+                        Some(stamp) if !creds.is_empty() => {
+                            let entry = Indexed {
+                                stamp: *stamp,
+                                registry: key.clone(),
+                                credentials: without_secrets(creds.clone()),
+                            };
+                            index.files.insert(name, entry);
+                        }
+                        _ => {
+                            index.files.remove(&name);
+                        }
                     }
                 }
-                index
+                Some(index)
             }
-            _ => Index {
-                version: FORMAT_VERSION,
-                registries: self
-                    .store
-                    .all()?
-                    .into_iter()
-                    .map(|(k, c)| (k, without_secrets(c)))
-                    .collect(),
-            },
+            None => self.build_index(&files),
         };
-        let bytes = serde_json::to_vec(&index).expect("BUG: index serialises");
-        write_atomic(&root.join(INDEX), &bytes)?;
-        sync_dir(root);
-        fs::remove_file(&stale).map_err(|e| io_error("remove", &stale, &e))
+        match index {
+            Some(index) if index.matches(&files) => {
+                let bytes = serde_json::to_vec(&index).expect("BUG: index serialises");
+                let _ = write_atomic(&path, &bytes);
+            }
+            _ => {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// An index of every registry file, or `None` if one cannot be read.
+    fn build_index(&self, files: &BTreeMap<String, Stamp>) -> Option<Index> {
+        let mut index = Index {
+            version: FORMAT_VERSION,
+            files: BTreeMap::new(),
+        };
+        for (name, stamp) in files {
+            let file = read_registry(&self.dir.join(REGISTRIES).join(name)).ok()??;
+            let entry = Indexed {
+                stamp: *stamp,
+                registry: file.registry,
+                credentials: without_secrets(file.credentials),
+            };
+            index.files.insert(name.clone(), entry);
+        }
+        Some(index)
     }
 }
 
@@ -320,11 +384,68 @@ fn write_registry(path: &Path, key: &str, creds: &[Credential]) -> Result<()> {
 }
 
 /// Every registry's credentials without their secrets, in one file, so that `list` and `ls`
-/// read one file instead of one per registry. Derived data: the registry files are the truth.
+/// read one file instead of one per registry. Derived data: the registry files are the truth,
+/// and each entry carries the stamp of the file it was read from.
 #[derive(Debug, Serialize, Deserialize)]
 struct Index {
     version: u32,
-    registries: BTreeMap<String, Vec<Credential>>,
+    /// Registry file name → what it held.
+    files: BTreeMap<String, Indexed>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Indexed {
+    stamp: Stamp,
+    registry: String,
+    credentials: Vec<Credential>,
+}
+
+impl Index {
+    /// Whether the index describes exactly `files`, unchanged.
+    fn matches(&self, files: &BTreeMap<String, Stamp>) -> bool {
+        self.files.len() == files.len()
+            && self
+                .files
+                .iter()
+                .zip(files)
+                .all(|((n1, e), (n2, s))| n1 == n2 && e.stamp == *s)
+    }
+
+    fn summaries(self) -> BTreeMap<String, Vec<Credential>> {
+        self.files
+            .into_values()
+            .filter(|e| !e.credentials.is_empty())
+            .map(|e| (e.registry, e.credentials))
+            .collect()
+    }
+}
+
+/// What identifies one version of a file: a rename (our writes) gives a new inode, an edit in
+/// place a new size or modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    inode: u64,
+    size: u64,
+    mtime_ns: u128,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Stamp {
+            inode,
+            size: meta.len(),
+            mtime_ns,
+        }
+    }
 }
 
 fn without_secrets(mut creds: Vec<Credential>) -> Vec<Credential> {
@@ -341,8 +462,10 @@ fn read_index(root: &Path) -> Option<Index> {
     (index.version == FORMAT_VERSION).then_some(index)
 }
 
-/// The file name for a registry key: safe on every platform, readable, one per key.
+/// The file name for a registry key: safe on every platform, readable, one per key. Keys
+/// whose name would pass file-system limits (255 bytes) keep a readable prefix and a hash.
 fn file_name(key: &str) -> String {
+    const MAX: usize = 200;
     let mut name = String::with_capacity(key.len() + 5);
     for b in key.bytes() {
         if b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_') {
@@ -351,8 +474,19 @@ fn file_name(key: &str) -> String {
             name.push_str(&format!("%{b:02x}"));
         }
     }
+    if name.len() > MAX {
+        name.truncate(MAX - 17);
+        name.push_str(&format!("~{:016x}", fnv1a(key.as_bytes())));
+    }
     name.push_str(".json");
     name
+}
+
+/// FNV-1a, 64 bits: a hash that never changes between releases (file names depend on it).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn read_limited(path: &Path) -> Result<Option<Vec<u8>>> {
@@ -375,6 +509,14 @@ fn read_limited(path: &Path) -> Result<Option<Vec<u8>>> {
         )));
     }
     Ok(Some(bytes))
+}
+
+/// The credentials of `key` in `path`. A file that names another registry (a hashed name's
+/// collision, or a file renamed by hand) holds nothing for `key`.
+fn read_key(path: &Path, key: &str) -> Result<Vec<Credential>> {
+    Ok(read_registry(path)?
+        .filter(|f| f.registry == key)
+        .map_or_else(Vec::new, |f| f.credentials))
 }
 
 fn read_registry(path: &Path) -> Result<Option<RegistryFile>> {
@@ -447,6 +589,34 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     }
     #[cfg(not(unix))]
     fs::create_dir_all(dir).map_err(|e| io_error("create", dir, &e))
+}
+
+/// How long a writer waits for another one before giving up with a clear message, so a
+/// stopped process (Ctrl-Z, a debugger) cannot hang `docker login` without a word.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn wait_for_lock(file: &File, path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::Store(format!(
+                    "the credential store is locked by another docker-credential-northflank for over {} s ({}): \
+                     check for a stopped or hung process (e.g. `fuser {}`) and try again",
+                    LOCK_WAIT.as_secs(),
+                    path.display(),
+                    path.display()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", path, &e)),
+        }
+    }
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix,
@@ -532,5 +702,12 @@ mod tests {
             "https%3a%2f%2findex.docker.io%2fv1%2f.json"
         );
         assert_ne!(file_name("a:1"), file_name("a%3a1"));
+        let long = format!("{}.example.com:5000", "a".repeat(240));
+        let name = file_name(&long);
+        assert!(name.len() <= 205 && name.ends_with(".json"), "{name}");
+        assert_ne!(
+            name,
+            file_name(&format!("{}.example.com:5001", "a".repeat(240)))
+        );
     }
 }

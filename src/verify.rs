@@ -56,14 +56,9 @@ const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// A CA bundle (`--ca-cert`, `SSL_CERT_FILE`) is at most a few hundred KiB; refuse absurd files.
 const MAX_CA_FILE: u64 = 16 * 1024 * 1024;
 
-/// The one host mapping: Docker Hub keeps its credentials under these names, but its registry
-/// API answers at `registry-1.docker.io` (the host `docker pull` talks to).
-const DOCKER_HUB_ALIASES: &[&str] = &[
-    "index.docker.io",
-    "docker.io",
-    "registry-1.docker.io",
-    "registry.hub.docker.com",
-];
+// The one host mapping: Docker Hub keeps its credentials under these names, but its registry
+// API answers at `registry-1.docker.io` (the host `docker pull` talks to).
+use crate::host::DOCKER_HUB_HOSTS as DOCKER_HUB_ALIASES;
 const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
 
 /// What a check may do beyond the defaults.
@@ -327,6 +322,7 @@ fn verify_once(
     let check = Check {
         client,
         secret,
+        basic: &basic,
         endpoint: endpoint.clone(),
     };
     let v2 = Url::parse(&endpoint).ok_or_else(|| Failure::BadInput {
@@ -1035,6 +1031,8 @@ fn read_ca_file(path: &Path, origin: &str) -> Result<Vec<Certificate<'static>>, 
 struct Check<'a> {
     client: Client,
     secret: &'a Secret,
+    /// The `Basic …` header value, which carries the secret in base64.
+    basic: &'a Secret,
     /// The registry's `/v2/` URL.
     endpoint: String,
 }
@@ -1157,7 +1155,8 @@ impl Check<'_> {
         let Some(msg) = error_message(&body) else {
             return String::new();
         };
-        let msg = scrub(&msg, self.secret.expose());
+        let encoded = self.basic.expose().trim_start_matches("Basic ");
+        let msg = scrub(&msg, &[self.secret.expose(), encoded]);
         if msg.is_empty() {
             String::new()
         } else {
@@ -1186,13 +1185,13 @@ fn error_message(body: &[u8]) -> Option<String> {
         .or_else(|| s(v.get("error")))
 }
 
-/// Remove the secret (if a server echoed it), control characters and excess length.
-fn scrub(msg: &str, secret: &str) -> String {
-    let msg = if secret.len() >= 3 {
-        msg.replace(secret, "REDACTED")
-    } else {
-        msg.to_string()
-    };
+/// Remove the secrets (if a server echoed one, plain or base64 as sent), control characters
+/// and excess length.
+fn scrub(msg: &str, secrets: &[&str]) -> String {
+    let msg = secrets
+        .iter()
+        .filter(|s| s.len() >= 3)
+        .fold(msg.to_string(), |m, s| m.replace(s, "REDACTED"));
     let clean: String = msg
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -1543,10 +1542,14 @@ mod tests {
         );
         assert_eq!(error_message(b"not json"), None);
         assert_eq!(
-            scrub("bad pw hunter2\nsecond line", "hunter2"),
+            scrub("bad pw hunter2\nsecond line", &["hunter2"]),
             "bad pw REDACTED second line"
         );
-        assert_eq!(scrub(&"x".repeat(500), "s3cret").chars().count(), 201);
+        assert_eq!(scrub(&"x".repeat(500), &["s3cret"]).chars().count(), 201);
+        assert_eq!(
+            scrub("got Basic dTpodW50ZXIy", &["hunter2", "dTpodW50ZXIy"]),
+            "got Basic REDACTED"
+        );
     }
 
     #[test]

@@ -374,10 +374,15 @@ fn inside_private_bus() {
     );
     assert_eq!(home.ok(&["list"], "").stdout, "{\"ghcr.io\":\"octo\"}\n");
 
-    // docker login again: the same item is updated, username and secret both replaced.
+    // docker login again: username and secret both replaced. The new secret goes to a new
+    // item and the old one is deleted after the record is committed, so a failed commit
+    // never leaves the record pointing at a changed or missing item.
     home.ok(&["store"], &store_input("ghcr.io", "octo2", "ghp_second"));
-    assert_eq!(home.id_of("login-ghcr-io"), login);
-    assert_eq!(home.keychain_item(&login).as_deref(), Some("ghp_second"));
+    let relogin = home.id_of("login-ghcr-io");
+    assert_ne!(relogin, login);
+    assert_eq!(home.keychain_item(&relogin).as_deref(), Some("ghp_second"));
+    assert_eq!(home.keychain_item(&login), None, "the old item is gone");
+    let login = relogin;
     let out = home.ok(&["get"], "ghcr.io");
     assert_eq!(out.stdout, get_answer("ghcr.io", "octo2", "ghp_second"));
 

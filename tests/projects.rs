@@ -389,3 +389,12 @@ fn add_validates_its_input() {
     assert!(stderr(&out).contains("the password is empty"));
     assert!(h.snapshot().is_empty());
 }
+
+#[test]
+fn ls_escapes_control_characters_from_usernames() {
+    let h = Helper::new();
+    h.store("ghcr.io", "\u{1b}[2J\u{1b}[31mEVIL", "p");
+    let table = stdout(&h.run(&["ls"], b""));
+    assert!(!table.contains('\u{1b}'), "{table:?}");
+    assert!(table.contains("\\u{1b}[2J"), "{table}");
+}

@@ -338,3 +338,13 @@ fn not_found_is_one_line_without_backtrace() {
         stderr(&out)
     );
 }
+
+#[test]
+fn version_needs_no_store_or_home() {
+    let out = std::process::Command::new(BIN)
+        .arg("version")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_exact(&out, 0, VERSION);
+}

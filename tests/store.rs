@@ -303,3 +303,123 @@ fn writers_killed_at_random_moments_never_corrupt_or_lose_saved_credentials() {
         committed.len()
     );
 }
+
+#[test]
+fn registry_files_changed_by_hand_are_what_list_ls_and_export_see() {
+    let h = Helper::new();
+    h.add(
+        "xcred",
+        "custom",
+        Some("reg.example.com"),
+        "u",
+        "p2secret",
+        &["p2"],
+    );
+    let path = h.store_dir().join("registries/reg.example.com.json");
+    let backup = std::fs::read(&path).unwrap();
+    assert_ok(
+        &h.run(&["restrict", "xcred", "--unrestricted"], b""),
+        "restrict",
+    );
+    // "Restore it from a backup", as the corrupt-file message advises.
+    std::fs::write(&path, &backup).unwrap();
+    let p1 = [("NORTHFLANK_PROJECT", "p1")];
+    assert_exact(&h.run_env(&["get"], b"reg.example.com", &p1), 1, NOT_FOUND);
+    assert_exact(&h.run_env(&["list"], b"", &p1), 0, "{}\n");
+    let export = h.run(&["export", "--project", "p1"], b"");
+    assert_ok(&export, "export");
+    assert!(
+        !stdout(&export).contains("p2secret"),
+        "export leaked a hidden secret"
+    );
+    // Removed by hand: gone everywhere, and commands on it fail cleanly.
+    std::fs::remove_file(&path).unwrap();
+    assert_exact(
+        &h.run_env(&["list"], b"", &[("NORTHFLANK_PROJECT", "p2")]),
+        0,
+        "{}\n",
+    );
+    for args in [
+        &["restrict", "xcred", "--project", "p1"][..],
+        &["rename", "xcred", "ycred"],
+        &["rm", "xcred"],
+    ] {
+        let out = h.run(args, b"");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no credential named"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_damaged_registry_file_does_not_stop_saves_elsewhere() {
+    let h = Helper::new();
+    h.store("ghcr.io", "old", "p");
+    h.store("bad.example.com", "u", "p");
+    std::fs::write(h.store_dir().join("registries/bad.example.com.json"), b"{").unwrap();
+    h.store("ghcr.io", "new", "p2");
+    h.store("quay.io", "q", "p3");
+    assert_exact(
+        &h.run(&["get"], b"ghcr.io"),
+        0,
+        "{\"ServerURL\":\"ghcr.io\",\"Username\":\"new\",\"Secret\":\"p2\"}\n",
+    );
+    // The damaged file is reported, not silently left out.
+    for verb in ["list", "get"] {
+        let out = h.run(&[verb], b"bad.example.com");
+        assert_eq!(out.status.code(), Some(1), "{verb}");
+        assert!(
+            stdout(&out).contains("bad.example.com.json is corrupt"),
+            "{verb}: {}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn a_writer_holding_the_lock_blocks_no_reader_and_other_writers_give_up_clearly() {
+    let h = Helper::new();
+    h.store("ghcr.io", "u", "p");
+    // Another process stopped while it holds the writers' lock (here: this test).
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(h.store_dir().join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    assert_exact(
+        &h.run(&["get"], b"ghcr.io"),
+        0,
+        "{\"ServerURL\":\"ghcr.io\",\"Username\":\"u\",\"Secret\":\"p\"}\n",
+    );
+    assert_exact(&h.run(&["list"], b""), 0, "{\"ghcr.io\":\"u\"}\n");
+    let out = h.run(
+        &["store"],
+        br#"{"ServerURL":"quay.io","Username":"u","Secret":"p"}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("locked by another docker-credential-northflank"),
+        "{}",
+        stdout(&out)
+    );
+    drop(lock);
+    h.store("quay.io", "u", "p");
+}
+
+#[test]
+fn the_longest_valid_host_is_stored_and_served() {
+    let h = Helper::new();
+    let label = "a".repeat(63);
+    let host = format!("{label}.{label}.{label}.{}.example:5000", "b".repeat(52));
+    h.store(&host, "u", "p");
+    let want = format!("{{\"ServerURL\":\"{host}\",\"Username\":\"u\",\"Secret\":\"p\"}}\n");
+    assert_exact(&h.run(&["get"], host.as_bytes()), 0, &want);
+    assert_exact(
+        &h.run(&["list"], b""),
+        0,
+        &format!("{{\"{host}\":\"u\"}}\n"),
+    );
+}

@@ -56,7 +56,8 @@ impl Helper {
 
     /// `store` through the protocol; panics unless it succeeds.
     pub fn store(&self, server: &str, user: &str, secret: &str) {
-        let json = format!(r#"{{"ServerURL":{server:?},"Username":{user:?},"Secret":{secret:?}}}"#);
+        let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret})
+            .to_string();
         let out = self.run(&["store"], json.as_bytes());
         assert_ok(&out, "store");
     }
