@@ -180,6 +180,33 @@ pub fn discard(cred: &Credential) {
     }
 }
 
+/// Call inside the transaction that removes `cred` (its record is deleted first, its secret
+/// [`discard`]ed after the commit). For a keyring-backed credential it refuses when the
+/// keychain could not delete the secret now (locked, gone) — removing a credential must not
+/// leave its secret behind — and sweeps items left by earlier crashes.
+pub fn before_removing(tx: &crate::store::Tx, cred: &Credential) -> Result<()> {
+    if cred.backend != Backend::Keyring {
+        return Ok(());
+    }
+    keychain::probe().map_err(|why| {
+        Error::Keychain(format!(
+            "cannot delete the secret of credential {:?} in the keychain: {why}",
+            cred.name
+        ))
+    })?;
+    sweep_orphans(tx);
+    Ok(())
+}
+
+/// Deletes keychain items no credential refers to (see [`keychain::sweep`]), when the store
+/// can say for sure which ids are in use. Call it inside a write transaction that uses the
+/// keychain anyway.
+pub fn sweep_orphans(tx: &crate::store::Tx) {
+    if let Ok(ids) = tx.ids() {
+        keychain::sweep(&ids);
+    }
+}
+
 pub fn remove_secret(cred: &Credential) -> Result<()> {
     match cred.backend {
         Backend::File => Ok(()),

@@ -582,17 +582,19 @@ fn named<'a>(creds: &'a mut [Credential], name: &str) -> Result<&'a mut Credenti
 }
 
 fn rm(store: &Store, name: &str) -> Result<()> {
-    let registry = store.write(|tx| {
+    let (registry, removed) = store.write(|tx| {
         let registry = registry_of(tx, name)?;
         let creds = tx.registry(&registry)?;
-        if let Some(cred) = creds.iter().find(|c| c.name == name) {
-            // The keychain item goes first: `rm` must remove the secret, so when the keychain
-            // refuses (locked), nothing is removed and the error says why.
-            backend::remove_secret(cred)?;
+        let i = creds.iter().position(|c| c.name == name);
+        let removed = i.map(|i| creds.remove(i));
+        if let Some(cred) = &removed {
+            backend::before_removing(tx, cred)?;
         }
-        creds.retain(|c| c.name != name);
-        Ok(registry)
+        Ok((registry, removed))
     })?;
+    // After the commit: a crash can only leave an unused keychain item, never a record
+    // whose secret is gone.
+    removed.iter().for_each(backend::discard);
     println!("removed {name:?} ({registry})");
     Ok(())
 }

@@ -81,6 +81,19 @@ pub enum InvalidHost {
     Label(String),
 }
 
+/// A server string safe to show in a message: a user name and password written into it
+/// (`https://user:pass@host`) are replaced by `…`.
+pub fn redacted(server: &str) -> String {
+    let start = server.find("://").map_or(0, |i| i + 3);
+    let end = server[start..]
+        .find(['/', '?', '#'])
+        .map_or(server.len(), |i| start + i);
+    match server[start..end].rfind('@') {
+        Some(at) => format!("{}…{}", &server[..start], &server[start + at..]),
+        None => server.to_string(),
+    }
+}
+
 /// Normalises a server string as clients send it to its canonical [`Key`].
 ///
 /// Accepts an optional `http://`/`https://` scheme (any case); drops path, query and fragment;
@@ -325,6 +338,18 @@ mod tests {
             normalize("ghcr.io%2f").unwrap_err(),
             InvalidHost::Character('%')
         );
+    }
+
+    #[test]
+    fn redaction_hides_user_info() {
+        assert_eq!(
+            redacted("https://bob:hunter2@ghcr.io/v2/"),
+            "https://…@ghcr.io/v2/"
+        );
+        assert_eq!(redacted("bob:pw@evil.com"), "…@evil.com");
+        assert_eq!(redacted("a:b@c@d.io"), "…@d.io");
+        assert_eq!(redacted("ghcr.io/a@b"), "ghcr.io/a@b");
+        assert_eq!(redacted("ghcr.io"), "ghcr.io");
     }
 
     #[test]

@@ -87,6 +87,11 @@ pub(crate) trait Keychain: Send + Sync {
     fn delete(&self, account: &str) -> std::result::Result<(), Why>;
     /// Succeeds when a [`Keychain::set`] would work now (reachable and unlocked).
     fn probe(&self) -> std::result::Result<(), Why>;
+    /// Every account saved under [`SERVICE`], or `None` where the platform cannot list them
+    /// (or some are locked, so the list would be incomplete).
+    fn accounts(&self) -> std::result::Result<Option<Vec<String>>, Why> {
+        Ok(None)
+    }
 }
 
 /// A keychain that cannot be opened on this machine: every call says why.
@@ -188,6 +193,26 @@ pub fn set(account: &str, name: &str, registry: &str, secret: &Secret) -> Result
 pub fn delete(account: &str, name: &str) -> Result<()> {
     let owned = account.to_string();
     bounded(move |k| k.delete(&owned)).map_err(|why| failed("delete", name, &why))
+}
+
+/// Deletes the items under [`SERVICE`] whose account no saved credential refers to: left by
+/// a writer that died between saving a secret and committing its record, or between
+/// committing a removal and deleting the secret. Call it only with the store's write lock
+/// held and `referenced` complete (every record's id, whatever its backend), so that no other
+/// writer has an item in flight. Best effort: returns how many items were deleted.
+pub fn sweep(referenced: &std::collections::HashSet<String>) -> usize {
+    let referenced = referenced.clone();
+    bounded(move |k| {
+        let Some(accounts) = k.accounts()? else {
+            return Ok(0);
+        };
+        let orphans: Vec<&String> = accounts
+            .iter()
+            .filter(|a| !referenced.contains(*a))
+            .collect();
+        Ok(orphans.iter().filter(|a| k.delete(a).is_ok()).count())
+    })
+    .unwrap_or(0)
 }
 
 /// Whether secrets can be saved in the keychain right now, and if not, why.

@@ -115,6 +115,8 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
             error,
             protocol: false,
         }),
+        // `credentials.Serve` answers any argument count but one with its usage line.
+        _ if args.len() != 2 => Err(protocol(Error::BadInput(USAGE.trim_end().to_string()))),
         _ => Err(protocol(Error::BadInput(format!(
             "docker-credential-northflank: unknown action: {first}"
         )))),

@@ -63,13 +63,11 @@ pub fn read_input(stdin: &mut dyn Read) -> Result<Vec<u8>> {
 /// Normalises a server string for a lookup. A string that is no registry names nothing that
 /// could be saved, so lookups treat it as not found (clients then carry on anonymously) and
 /// say why on stderr.
-fn lookup_key(server: &str) -> Option<Key> {
+fn lookup_key(server: &str, outcome: &str) -> Option<Key> {
     match host::normalize(server) {
         Ok(key) => Some(key),
         Err(e) => {
-            diagnose(&format!(
-                "not a registry address ({e}); answering not found"
-            ));
+            diagnose(&format!("not a registry address ({e}); {outcome}"));
             None
         }
     }
@@ -82,7 +80,7 @@ fn diagnose(msg: &str) {
 }
 
 fn get(server: &str, ctx: &Context) -> Result<String> {
-    let key = lookup_key(server).ok_or(Error::NotFound)?;
+    let key = lookup_key(server, "answering not found").ok_or(Error::NotFound)?;
     let cred = served_for(ctx, &key)?.ok_or(Error::NotFound)?;
     let secret = secret_of(&cred)?;
     Ok(protocol::encode_get(server, &cred.username, &secret))
@@ -148,13 +146,16 @@ fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
     let key = host::normalize(&input.server_url).map_err(|e| {
         Error::BadInput(format!(
             "cannot store credentials for {:?}: {e}",
-            input.server_url
+            host::redacted(&input.server_url)
         ))
     })?;
     let project = ctx.project.as_deref();
     // Decided before taking the lock: the first save may probe the keychain and record the pick.
     let backend = backend::for_new_secrets(&ctx.store)?;
     let replaced = ctx.store.write(|tx| {
+        if backend == crate::credential::Backend::Keyring {
+            backend::sweep_orphans(tx);
+        }
         let now = now_rfc3339();
         let creds = tx.registry(key.as_str())?;
         if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
@@ -194,7 +195,7 @@ fn login_name(key: &Key, taken: &[String]) -> String {
 }
 
 fn erase(server: &str, ctx: &Context) -> Result<()> {
-    let Some(key) = lookup_key(server) else {
+    let Some(key) = lookup_key(server, "nothing to erase") else {
         return Ok(());
     };
     let project = ctx.project.as_deref();
@@ -202,16 +203,19 @@ fn erase(server: &str, ctx: &Context) -> Result<()> {
     if policy::select(&ctx.store.registry(&key)?, |c| &c.restrictions, project).is_none() {
         return Ok(());
     }
-    ctx.store.write(|tx| {
+    let removed = ctx.store.write(|tx| {
         let creds = tx.registry(key.as_str())?;
-        if let Some(i) = policy::position(creds, |c| &c.restrictions, project) {
-            // The keychain item goes first: logging out must remove the secret, so when the
-            // keychain refuses (locked), nothing is removed and the error says why.
-            backend::remove_secret(&creds[i])?;
-            creds.remove(i);
-        }
-        Ok(())
-    })
+        let Some(i) = policy::position(creds, |c| &c.restrictions, project) else {
+            return Ok(None);
+        };
+        let cred = creds.remove(i);
+        backend::before_removing(tx, &cred)?;
+        Ok(Some(cred))
+    })?;
+    // The record goes first, so a crash can only leave an unused keychain item (swept by the
+    // next keychain write), never a record whose secret is gone.
+    removed.iter().for_each(backend::discard);
+    Ok(())
 }
 
 fn list(ctx: &Context) -> Result<String> {

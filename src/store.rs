@@ -269,6 +269,24 @@ impl Tx<'_> {
         Ok(all)
     }
 
+    /// The ids of every saved credential, or an error if any registry file cannot be read
+    /// (so a caller never mistakes a damaged file's credentials for absent ones).
+    pub fn ids(&self) -> Result<std::collections::HashSet<String>> {
+        let mut ids: std::collections::HashSet<String> = self
+            .store
+            .summaries()?
+            .into_values()
+            .flatten()
+            .map(|c| c.id)
+            .collect();
+        ids.extend(
+            self.loaded
+                .values()
+                .flat_map(|(_, now)| now.iter().map(|c| c.id.clone())),
+        );
+        Ok(ids)
+    }
+
     /// Records the store's settings (written on commit).
     pub fn set_meta(&mut self, meta: Meta) {
         self.meta = Some(meta);

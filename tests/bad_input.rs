@@ -90,6 +90,11 @@ fn malformed_protocol_input_table() {
         ),
         (
             "store",
+            b"{\"ServerURL\":\"https://bob:hunter2@ghcr.io\",\"Username\":\"bob\",\"Secret\":\"hunter2\"}",
+            "\"https://\u{2026}@ghcr.io\"",
+        ),
+        (
+            "store",
             b"{\"ServerURL\":\"ftp://ghcr.io\",\"Username\":\"u\",\"Secret\":\"x\"}",
             "unsupported scheme",
         ),

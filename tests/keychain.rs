@@ -445,6 +445,35 @@ fn inside_private_bus() {
     home.assert_not_on_disk("imported-secret");
     home.ok(&["erase"], "imp.example.com");
 
+    // Items left by writers that died between the keychain and the store (an unused account
+    // under our service) are swept by the next keychain write; referenced items stay.
+    let mut c = home.cmd("secret-tool");
+    c.args([
+        "store",
+        "--label=orphan",
+        "service",
+        "docker-credential-northflank",
+        "username",
+        "0rphan0rphan0rph",
+    ]);
+    assert_eq!(run(c, b"orphan-secret").code, Some(0));
+    assert_eq!(
+        home.keychain_item("0rphan0rphan0rph").as_deref(),
+        Some("orphan-secret")
+    );
+    home.ok(
+        &["store"],
+        &store_input("sweep.example.com", "s", "sweep-secret"),
+    );
+    assert_eq!(
+        home.keychain_item("0rphan0rphan0rph"),
+        None,
+        "the orphan was swept"
+    );
+    assert_eq!(home.keychain_item(&big_id).as_deref(), Some(big.as_str()));
+    assert_eq!(home.keychain_item(&login).as_deref(), Some("ghp_second"));
+    home.ok(&["erase"], "sweep.example.com");
+
     // docker logout: the whole credential goes, keychain item included.
     home.ok(&["erase"], "registry.example.com:5050");
     assert_eq!(home.keychain_item(&big_id), None);

@@ -281,6 +281,9 @@ fn argument_count_and_unknown_verbs() {
     assert_exact(&h.run(&[], b""), 1, USAGE);
     assert_exact(&h.run(&["get", "extra"], b"ghcr.io"), 1, USAGE);
     assert_exact(&h.run(&["list", "x"], b""), 1, USAGE);
+    assert_exact(&h.run(&["frobnicate", "x"], b""), 1, USAGE);
+    assert_exact(&h.run(&["--version", "x"], b""), 1, USAGE);
+    assert_exact(&h.run(&["-h", "x"], b""), 1, USAGE);
     assert_exact(
         &h.run(&["frobnicate"], b""),
         1,

@@ -137,6 +137,25 @@ impl Keychain for SecretServiceKeychain {
             .try_for_each(|item| item.delete().map_err(describe))
     }
 
+    fn accounts(&self) -> Result<Option<Vec<String>>, Why> {
+        let ss = connect()?;
+        let found = ss
+            .search_items(HashMap::from([("service", SERVICE)]))
+            .map_err(describe)?;
+        if !found.locked.is_empty() {
+            return Ok(None);
+        }
+        let mut accounts = Vec::new();
+        for item in &found.unlocked {
+            let attributes = item.get_attributes().map_err(describe)?;
+            match attributes.get("username") {
+                Some(account) => accounts.push(account.clone()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(accounts))
+    }
+
     fn probe(&self) -> Result<(), Why> {
         let ss = connect()?;
         let collection = ss.get_default_collection().map_err(describe)?;
