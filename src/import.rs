@@ -276,18 +276,27 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
         }
         None => return Ok(parsed),
     };
-    let mut seen: BTreeMap<Key, String> = BTreeMap::new();
+    // Several spellings of one registry: the one written as the canonical key (the key docker
+    // itself uses, e.g. `https://index.docker.io/v1/`) wins, else the first.
+    let mut seen: BTreeMap<Key, (String, usize)> = BTreeMap::new();
     for (written, entry) in auths {
         match parse_entry(written, entry) {
             Ok(Some(found)) => {
-                if let Some(first) = seen.get(&found.key) {
+                if let Some((first, at)) = seen.get(&found.key).cloned() {
+                    let (kept, dropped) = if written == found.key.as_str() {
+                        seen.insert(found.key.clone(), (written.clone(), at));
+                        parsed.found[at] = found;
+                        (written.clone(), first)
+                    } else {
+                        (first, written.clone())
+                    };
                     parsed.skipped.push((
-                        written.clone(),
-                        format!("same registry as {first:?}, which was imported instead"),
+                        dropped,
+                        format!("same registry as {kept:?}, which was imported instead"),
                     ));
                     continue;
                 }
-                seen.insert(found.key.clone(), written.clone());
+                seen.insert(found.key.clone(), (written.clone(), parsed.found.len()));
                 parsed.found.push(found);
             }
             Ok(None) => parsed.skipped.push((
@@ -433,22 +442,18 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("https://index.docker.io/v1/", "bob"),
+                ("https://index.docker.io/v1/", "<token>"),
                 ("ghcr.io", "alice"),
                 ("quay.io", "q"),
                 ("registry.example.com", "<token>")
             ]
         );
         let skipped: Vec<&str> = p.skipped.iter().map(|s| s.0.as_str()).collect();
-        // Keys are read in sorted order, so `docker.io` comes before its alias.
+        // `docker.io` comes first (keys are read sorted), but the entry written as docker's
+        // own key, `https://index.docker.io/v1/`, wins.
         assert_eq!(
             skipped,
-            [
-                "credsStore",
-                "gcr.io",
-                "https://index.docker.io/v1/",
-                "marker.example.com"
-            ]
+            ["credsStore", "gcr.io", "docker.io", "marker.example.com"]
         );
         let failed: Vec<&str> = p.failed.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(failed, ["bad.example.com", "ftp://x"]);
