@@ -96,21 +96,9 @@ impl Store {
 
     /// Every saved credential, grouped by registry key.
     pub fn all(&self) -> Result<BTreeMap<String, Vec<Credential>>> {
-        let dir = self.dir.join(REGISTRIES);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(io_error("read", &dir, &e)),
-        };
         let mut all = BTreeMap::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error("read", &dir, &e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || !name.ends_with(".json") {
-                continue;
-            }
-            if let Some(file) = read_registry(&entry.path())?
+        for name in self.files()?.keys() {
+            if let Some(file) = read_registry(&self.dir.join(REGISTRIES).join(name))?
                 && !file.credentials.is_empty()
             {
                 all.insert(file.registry, file.credentials);
@@ -122,23 +110,15 @@ impl Store {
     /// Every registry file with the outcome of reading it (its number of credentials, or why
     /// it is unusable), so `doctor` can name each bad file rather than stop at the first.
     pub fn check_files(&self) -> Result<Vec<(PathBuf, Result<usize>)>> {
-        let dir = self.dir.join(REGISTRIES);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error("read", &dir, &e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| io_error("read", &dir, &e))?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.is_some_and(|n| !n.starts_with('.') && n.ends_with(".json")) {
+        Ok(self
+            .files()?
+            .into_keys()
+            .map(|name| {
+                let path = self.dir.join(REGISTRIES).join(name);
                 let read = read_registry(&path).map(|f| f.map_or(0, |f| f.credentials.len()));
-                out.push((path, read));
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+                (path, read)
+            })
+            .collect())
     }
 
     /// Every saved credential **without its secret**, grouped by registry key: what `list`
@@ -172,10 +152,14 @@ impl Store {
             if name.starts_with('.') || !name.ends_with(".json") {
                 continue;
             }
-            let meta = entry
-                .metadata()
-                .map_err(|e| io_error("read", &entry.path(), &e))?;
-            files.insert(name, Stamp::of(&meta));
+            match entry.metadata() {
+                Ok(meta) => {
+                    files.insert(name, Stamp::of(&meta));
+                }
+                // Removed by a writer since the folder was read: it is simply not there.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("read", &entry.path(), &e)),
+            }
         }
         Ok(files)
     }
@@ -260,9 +244,10 @@ impl Tx<'_> {
         if let Ok(summaries) = self.store.summaries() {
             return Ok(summaries.into_values().flatten().collect());
         }
+        let dir = self.store.dir.join(REGISTRIES);
         let mut all = Vec::new();
         for name in self.store.files()?.keys() {
-            if let Ok(Some(file)) = read_registry(&self.store.dir.join(REGISTRIES).join(name)) {
+            if let Ok(Some(file)) = read_registry(&dir.join(name)) {
                 all.extend(without_secrets(file.credentials));
             }
         }
