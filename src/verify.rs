@@ -37,6 +37,7 @@ use ureq::Agent;
 use ureq::http::{HeaderMap, Response, Uri};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
 
+use crate::host;
 use crate::secret::Secret;
 
 /// How long a whole check may take by default, all requests and redirects included.
@@ -56,9 +57,8 @@ const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// A CA bundle (`--ca-cert`, `SSL_CERT_FILE`) is at most a few hundred KiB; refuse absurd files.
 const MAX_CA_FILE: u64 = 16 * 1024 * 1024;
 
-// The one host mapping: Docker Hub keeps its credentials under these names, but its registry
-// API answers at `registry-1.docker.io` (the host `docker pull` talks to).
-use crate::host::DOCKER_HUB_HOSTS as DOCKER_HUB_ALIASES;
+/// Docker Hub's credentials are saved under its key, but its registry API answers here (the
+/// host `docker pull` talks to).
 const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
 
 /// What a check may do beyond the defaults.
@@ -396,6 +396,9 @@ struct Target {
 }
 
 impl Target {
+    /// The registry string through [`host::normalize`] (the store's own rules, so `verify`
+    /// checks exactly the registry a credential is saved for), plus the scheme to use:
+    /// `http` only when written, else `https`.
     fn parse(input: &str) -> Result<Target, Failure> {
         let bad = |why: &str| Failure::BadInput {
             detail: format!(
@@ -410,52 +413,38 @@ impl Target {
                 detail: "the registry is empty: give host[:port]".into(),
             });
         }
-        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if s.chars().any(char::is_control) {
             return Err(bad("it contains whitespace or control characters"));
         }
-        let (scheme, rest) = match s.find("://") {
-            Some(i) => {
-                let scheme = &s[..i];
-                if scheme.eq_ignore_ascii_case("https") {
-                    ("https", &s[i + 3..])
-                } else if scheme.eq_ignore_ascii_case("http") {
-                    ("http", &s[i + 3..])
-                } else {
-                    return Err(bad("only http:// and https:// are allowed"));
-                }
-            }
-            None => ("https", s),
+        let key = host::normalize(s).map_err(|e| bad(&e.to_string()))?;
+        let scheme = if s
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        {
+            "http"
+        } else {
+            "https"
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = rest[..end].to_ascii_lowercase();
-        if authority.contains('@') {
-            return Err(bad("user@host is not allowed"));
-        }
-        let (host, port) = split_host_port(&authority).ok_or_else(|| bad("bad host or port"))?;
-        let host = host.strip_suffix('.').unwrap_or(host).to_string();
-        if host.is_empty() || !valid_host(&host) {
-            return Err(bad("bad host name"));
-        }
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_str()) {
+        if key.is_docker_hub() {
             return Ok(Target {
                 scheme,
                 authority: DOCKER_HUB_REGISTRY.to_string(),
                 host: DOCKER_HUB_REGISTRY.to_string(),
             });
         }
-        let authority = match port {
-            Some(p) if p != default_port => format!("{host}:{p}"),
-            _ => host.clone(),
+        // The key drops https' default port; drop http's too.
+        let authority = match key.as_str().strip_suffix(":80") {
+            Some(bare) if scheme == "http" => bare.to_string(),
+            _ => key.as_str().to_string(),
+        };
+        let host = match authority.find(']') {
+            Some(close) => authority[1..close].to_string(),
+            None => authority.split(':').next().unwrap_or_default().to_string(),
         };
         Ok(Target {
             scheme,
             authority,
-            host: bare,
+            host,
         })
     }
 
@@ -496,16 +485,6 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
         }
     };
     Some((host, port))
-}
-
-fn valid_host(host: &str) -> bool {
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return inner.parse::<std::net::Ipv6Addr>().is_ok();
-    }
-    host.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        && !host.starts_with('.')
-        && !host.contains("..")
 }
 
 fn is_loopback_host(host: &str) -> bool {
