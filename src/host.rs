@@ -19,7 +19,7 @@ pub const DOCKER_HUB_ACCESS_TOKEN: &str = "https://index.docker.io/v1/access-tok
 pub const DOCKER_HUB_REFRESH_TOKEN: &str = "https://index.docker.io/v1/refresh-token";
 
 /// Docker Hub's host names: all one registry, keyed [`DOCKER_HUB`].
-pub const DOCKER_HUB_HOSTS: [&str; 4] = [
+const DOCKER_HUB_HOSTS: [&str; 4] = [
     "index.docker.io",
     "docker.io",
     "registry-1.docker.io",

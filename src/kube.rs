@@ -58,10 +58,6 @@ const API_VERSION_V1: &str = "credentialprovider.kubelet.k8s.io/v1";
 /// The Docker credential-helper protocol's username for an identity (OAuth refresh) token.
 const TOKEN_USERNAME: &str = "<token>";
 
-// Hosts that are all Docker Hub (SPEC §3). The kubelet normalises every Hub image to
-// `docker.io/…`, so in `matchImages` they all become DOCKER_HUB_DOMAIN and `*.docker.io`.
-use crate::host::DOCKER_HUB_HOSTS;
-
 /// One credential to export: what `get` would serve for `key` in the project's context.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -489,16 +485,12 @@ pub fn provider_config(
     config_dir: Option<&str>,
 ) -> Result<String, KubeError> {
     let mut patterns = BTreeSet::new();
-    for key in hosts {
-        let host = host_of_key(key);
-        if host.is_empty() {
-            continue;
-        }
-        if DOCKER_HUB_HOSTS.contains(&host.to_ascii_lowercase().as_str()) {
+    for key in hosts.iter().filter_map(|h| crate::host::normalize(h).ok()) {
+        if key.is_docker_hub() {
             patterns.insert(DOCKER_HUB_DOMAIN.to_owned());
             patterns.insert(format!("*.{DOCKER_HUB_DOMAIN}"));
         } else {
-            patterns.insert(host.to_owned());
+            patterns.insert(key.host().to_owned());
         }
     }
     if patterns.is_empty() {
@@ -539,16 +531,6 @@ pub fn provider_config(
         }
     }
     Ok(out)
-}
-
-/// The host part of a canonical key: `https://index.docker.io/v1/` → `index.docker.io`.
-fn host_of_key(key: &str) -> &str {
-    let key = key.trim();
-    let rest = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    rest.split('/').next().unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
