@@ -87,13 +87,14 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
         error,
         protocol: true,
     };
+    let usage = || protocol(Error::BadInput(USAGE.trim_end().to_string()));
     let Some(first) = args.get(1) else {
-        return Err(protocol(Error::BadInput(USAGE.trim_end().to_string())));
+        return Err(usage());
     };
     let first = first.to_string_lossy();
     if let Some(verb) = protocol::Verb::parse(&first) {
         if args.len() != 2 {
-            return Err(protocol(Error::BadInput(USAGE.trim_end().to_string())));
+            return Err(usage());
         }
         if verb == protocol::Verb::Version {
             // Needs no store, so it answers even where there is no home directory.
@@ -107,16 +108,13 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
         return write_stdout(answer.as_bytes()).map_err(protocol);
     }
     match first.as_ref() {
-        "-v" | "--version" if args.len() == 2 => {
-            write_stdout(serve::version_line().as_bytes()).map_err(protocol)
-        }
         "-h" | "--help" if args.len() == 2 => write_stdout(help().as_bytes()).map_err(protocol),
         cmd if cli::is_command(cmd) => cli::run(args).map_err(|error| Failure {
             error,
             protocol: false,
         }),
         // `credentials.Serve` answers any argument count but one with its usage line.
-        _ if args.len() != 2 => Err(protocol(Error::BadInput(USAGE.trim_end().to_string()))),
+        _ if args.len() != 2 => Err(usage()),
         _ => Err(protocol(Error::BadInput(format!(
             "docker-credential-northflank: unknown action: {first}"
         )))),

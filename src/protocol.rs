@@ -35,7 +35,8 @@ impl Verb {
             "get" => Verb::Get,
             "erase" => Verb::Erase,
             "list" => Verb::List,
-            "version" => Verb::Version,
+            // `credentials.Serve` answers `-v`/`--version` like `version`.
+            "version" | "-v" | "--version" => Verb::Version,
             _ => return None,
         })
     }
