@@ -79,9 +79,10 @@ enum Command {
         #[command(flatten)]
         opts: VerifyArgs,
     },
-    /// Print a kubelet CredentialProviderConfig for the saved registries.
+    /// Print a kubelet CredentialProviderConfig for the registries a project is served.
     KubeletConfig {
-        /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env).
+        /// The project the kubelet pulls for (becomes NORTHFLANK_PROJECT in the plugin's env);
+        /// default: NORTHFLANK_PROJECT, else unrestricted credentials only.
         #[arg(long, value_name = "ID")]
         project: Option<String>,
     },
@@ -166,7 +167,7 @@ struct AddArgs {
 /// How to reach the registry when verifying.
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// Trust this CA certificate (PEM) too, for a registry with a private CA.
+    /// Trust this CA certificate too (PEM, or one DER certificate), for a registry with a private CA.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// Give up after this many seconds.
@@ -863,7 +864,10 @@ fn kubelet(store: Store) -> Result<()> {
 }
 
 fn kubelet_config(store: Store, project: Option<String>) -> Result<()> {
-    let project = project.as_deref().map(check_project).transpose()?;
+    let project = match project {
+        Some(p) => Some(check_project(&p)?),
+        None => policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
+    };
     let dir = store.dir().to_string_lossy().into_owned();
     let ctx = Context {
         store,

@@ -79,7 +79,7 @@ pub enum Backend {
     /// Inline in the credential's registry file (0600, unencrypted).
     #[default]
     File,
-    /// In the OS keychain (see [`crate::keychain`]), under the credential's [`Credential::id`].
+    /// In the OS keychain, under the credential's id.
     Keyring,
 }
 

@@ -108,7 +108,9 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
         return write_stdout(answer.as_bytes()).map_err(protocol);
     }
     match first.as_ref() {
-        "-h" | "--help" if args.len() == 2 => write_stdout(help().as_bytes()).map_err(protocol),
+        "-h" | "--help" | "help" if args.len() == 2 => {
+            write_stdout(help().as_bytes()).map_err(protocol)
+        }
         cmd if cli::is_command(cmd) => cli::run(args).map_err(|error| Failure {
             error,
             protocol: false,
@@ -124,7 +126,7 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
 fn help() -> String {
     format!(
         "{USAGE}\nManage saved credentials: docker-credential-northflank \
-         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet|migrate> --help\n\
+         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet|kubelet-config|migrate> --help\n\
          Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder),\n\
          NORTHFLANK_CREDENTIAL_BACKEND (file|keyring: where new secrets go)\n"
     )

@@ -268,7 +268,7 @@ fn version_and_help() {
     for arg in ["version", "-v", "--version"] {
         assert_exact(&h.run(&[arg], b""), 0, VERSION);
     }
-    for arg in ["-h", "--help"] {
+    for arg in ["-h", "--help", "help"] {
         let out = h.run(&[arg], b"");
         assert_eq!(out.status.code(), Some(0));
         assert!(stdout(&out).starts_with(USAGE), "{}", stdout(&out));
