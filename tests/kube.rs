@@ -93,24 +93,7 @@ fn export_kubernetes_secret_to_a_private_file() {
     let h = setup();
     let file = h.dir.path().join("secret.json");
     std::fs::write(&file, "old").unwrap();
-    let out = h.run(
-        &[
-            "export",
-            "--project",
-            "dev",
-            "--format",
-            "kubernetes-secret",
-            "--name",
-            "pull-creds",
-            "--namespace",
-            "ci",
-            "--json",
-            "-o",
-        ],
-        b"",
-    );
-    assert_eq!(out.status.code(), Some(1), "-o needs a value");
-    let args = [
+    let mut args = vec![
         "export",
         "--project",
         "dev",
@@ -121,9 +104,10 @@ fn export_kubernetes_secret_to_a_private_file() {
         "--namespace",
         "ci",
         "--json",
-        "--output",
+        "-o",
     ];
-    let mut args = args.to_vec();
+    let out = h.run(&args, b"");
+    assert_eq!(out.status.code(), Some(1), "-o needs a value");
     let path = file.to_str().unwrap();
     args.push(path);
     let (stdout_text, _) = export(&h, &args);

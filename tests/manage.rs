@@ -103,6 +103,15 @@ impl Env {
         self.run_with(c, Some(server.as_bytes())).stdout()
     }
 
+    /// `get` of `server` (as `project`) answers exactly `user` and `secret`.
+    fn assert_serves(&self, server: &str, project: Option<&str>, user: &str, secret: &str) {
+        assert_eq!(
+            self.get(server, project),
+            get_line(server, user, secret),
+            "get {server}"
+        );
+    }
+
     fn add(&self, name: &str, args: &[&str], secret: &str) -> Out {
         let mut all = vec!["add", name];
         all.extend_from_slice(args);
@@ -228,34 +237,16 @@ fn add_for_every_provider_then_get_serves_it() {
     assert!(out.stdout().contains("asia.gcr.io"), "{}", out.stdout());
     assert!(!out.all().contains("MIIEvSECRETKEY"));
 
-    assert_eq!(
-        env.get("docker.io", None),
-        get_line("docker.io", "hubuser", "dckr_pat_hub")
-    );
-    assert_eq!(
-        env.get("ghcr.io", None),
-        get_line("ghcr.io", "octo", "ghp_github")
-    );
-    assert_eq!(
-        env.get("registry.gitlab.com", None),
-        get_line("registry.gitlab.com", "gl", "glpat-gitlabcom")
-    );
-    assert_eq!(
-        env.get("gitlab.example.com:5050", None),
-        get_line("gitlab.example.com:5050", "me", "glpat-selfhosted")
-    );
-    assert_eq!(
-        env.get("127.0.0.1:5000", Some("p1")),
-        get_line("127.0.0.1:5000", "u", "pw:with:colons")
-    );
+    env.assert_serves("docker.io", None, "hubuser", "dckr_pat_hub");
+    env.assert_serves("ghcr.io", None, "octo", "ghp_github");
+    env.assert_serves("registry.gitlab.com", None, "gl", "glpat-gitlabcom");
+    env.assert_serves("gitlab.example.com:5050", None, "me", "glpat-selfhosted");
+    env.assert_serves("127.0.0.1:5000", Some("p1"), "u", "pw:with:colons");
     assert_eq!(
         env.get("127.0.0.1:5000", None),
         "credentials not found in native keychain\n"
     );
-    assert_eq!(
-        env.get("asia.gcr.io", None),
-        get_line("asia.gcr.io", "_json_key", &keyfile_text(""))
-    );
+    env.assert_serves("asia.gcr.io", None, "_json_key", &keyfile_text(""));
 
     let listed: serde_json::Value =
         serde_json::from_str(&env.ok(&["ls", "--json"], None).stdout()).unwrap();
@@ -310,10 +301,7 @@ fn secrets_come_from_stdin_a_file_or_a_terminal_never_argv() {
         ],
         None,
     );
-    assert_eq!(
-        env.get("r.example.com", None),
-        get_line("r.example.com", "u", "from-file")
-    );
+    env.assert_serves("r.example.com", None, "u", "from-file");
     // No source and stdin is not a terminal: refuse, do not hang.
     let out = env.fails(
         &[
@@ -550,10 +538,7 @@ fn ls_is_an_aligned_table_and_project_shows_what_it_gets() {
     assert_eq!(names, ["Shared"]);
 
     env.ok(&["rename", "For p1", "Project one"], None);
-    assert_eq!(
-        env.get("ghcr.io", Some("p1")),
-        get_line("ghcr.io", "p1user", "ghp_b")
-    );
+    env.assert_serves("ghcr.io", Some("p1"), "p1user", "ghp_b");
     let out = env.fails(&["rename", "Project one", "Shared"], None);
     assert!(out.stderr().contains("already exists"));
     let out = env.fails(&["rename", "Project one", "1bad"], None);
@@ -567,10 +552,7 @@ fn ls_is_an_aligned_table_and_project_shows_what_it_gets() {
     let out = env.fails(&["restrict", "Shared", "--project", "p1"], None);
     assert!(out.stderr().contains("ambiguous"), "{}", out.stderr());
     env.ok(&["rm", "Project one"], None);
-    assert_eq!(
-        env.get("ghcr.io", Some("p1")),
-        get_line("ghcr.io", "everyone", "ghp_a")
-    );
+    env.assert_serves("ghcr.io", Some("p1"), "everyone", "ghp_a");
 }
 
 #[test]
@@ -664,22 +646,10 @@ fn import_saves_each_entry_and_reports_the_rest() {
         "{}",
         out.stderr()
     );
-    assert_eq!(
-        env.get("ghcr.io", None),
-        get_line("ghcr.io", "octo", "ghp_colon:SECRET")
-    );
-    assert_eq!(
-        env.get("docker.io", None),
-        get_line("docker.io", "hubuser", "hub-SECRET")
-    );
-    assert_eq!(
-        env.get("registry.example.com", None),
-        get_line("registry.example.com", "<token>", "idtok-SECRET")
-    );
-    assert_eq!(
-        env.get("quay.io", None),
-        get_line("quay.io", "quser", "qpass-SECRET")
-    );
+    env.assert_serves("ghcr.io", None, "octo", "ghp_colon:SECRET");
+    env.assert_serves("docker.io", None, "hubuser", "hub-SECRET");
+    env.assert_serves("registry.example.com", None, "<token>", "idtok-SECRET");
+    env.assert_serves("quay.io", None, "quser", "qpass-SECRET");
 
     // Importing again updates the same credentials: no duplicates, no ambiguity.
     let again = format!(
@@ -693,10 +663,7 @@ fn import_saves_each_entry_and_reports_the_rest() {
         "{}",
         out.stdout()
     );
-    assert_eq!(
-        env.get("ghcr.io", None),
-        get_line("ghcr.io", "octo2", "new")
-    );
+    env.assert_serves("ghcr.io", None, "octo2", "new");
     let listed = env.ok(&["ls", "--json"], None).stdout();
     assert_eq!(listed.matches("\"ghcr.io\"").count(), 1, "{listed}");
 }
@@ -747,18 +714,9 @@ fn import_for_a_project_creates_restricted_credentials_and_never_ambiguity() {
         out.stdout()
     );
     // The unrestricted credential is untouched; p1 gets its own.
-    assert_eq!(
-        env.get("ghcr.io", None),
-        get_line("ghcr.io", "shared", "ghp_shared")
-    );
-    assert_eq!(
-        env.get("ghcr.io", Some("p1")),
-        get_line("ghcr.io", "mine", "ghp_p1")
-    );
-    assert_eq!(
-        env.get("r.example.com", Some("p1")),
-        get_line("r.example.com", "t", "two")
-    );
+    env.assert_serves("ghcr.io", None, "shared", "ghp_shared");
+    env.assert_serves("ghcr.io", Some("p1"), "mine", "ghp_p1");
+    env.assert_serves("r.example.com", Some("p1"), "t", "two");
 }
 
 #[test]

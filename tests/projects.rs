@@ -18,6 +18,15 @@ fn answer(server: &str, user: &str, secret: &str) -> String {
     format!("{{\"ServerURL\":\"{server}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n")
 }
 
+/// `get` of `server` as `project` answers exactly `user` and `secret`.
+fn assert_serves(h: &Helper, server: &str, project: Option<&str>, user: &str, secret: &str) {
+    assert_exact(
+        &get_as(h, server, project),
+        0,
+        &answer(server, user, secret),
+    );
+}
+
 fn list_as(h: &Helper, project: Option<&str>) -> String {
     let env: Vec<(&str, &str)> = project
         .map(|p| ("NORTHFLANK_PROJECT", p))
@@ -39,11 +48,7 @@ fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
         "prod-token",
         &["prod"],
     );
-    assert_exact(
-        &get_as(&h, "ghcr.io", Some("prod")),
-        0,
-        &answer("ghcr.io", "prod-bot", "prod-token"),
-    );
+    assert_serves(&h, "ghcr.io", Some("prod"), "prod-bot", "prod-token");
     for project in [
         None,
         Some(""),
@@ -88,11 +93,7 @@ fn the_project_specific_credential_wins_over_the_shared_one() {
         (Some("zz"), "shared", "s-pw"),
     ];
     for (project, user, secret) in cases {
-        assert_exact(
-            &get_as(&h, "docker.io", project),
-            0,
-            &answer("docker.io", user, secret),
-        );
+        assert_serves(&h, "docker.io", project, user, secret);
         assert_eq!(
             list_as(&h, project),
             format!("{{\"{hub}\":\"{user}\"}}\n"),
@@ -169,32 +170,22 @@ fn docker_login_never_overwrites_a_hidden_credential() {
     );
     // A login outside the project creates a new, unrestricted credential instead.
     h.store("reg.example.com:5000", "dev", "dev-secret");
-    assert_exact(
-        &get_as(&h, "reg.example.com:5000", Some("prod")),
-        0,
-        &answer("reg.example.com:5000", "prod", "prod-secret"),
+    assert_serves(
+        &h,
+        "reg.example.com:5000",
+        Some("prod"),
+        "prod",
+        "prod-secret",
     );
-    assert_exact(
-        &get_as(&h, "reg.example.com:5000", None),
-        0,
-        &answer("reg.example.com:5000", "dev", "dev-secret"),
-    );
+    assert_serves(&h, "reg.example.com:5000", None, "dev", "dev-secret");
     // A login inside the project updates the project's own credential.
     let json = br#"{"ServerURL":"reg.example.com:5000","Username":"prod2","Secret":"rotated"}"#;
     assert_ok(
         &h.run_env(&["store"], json, &[("NORTHFLANK_PROJECT", "prod")]),
         "store",
     );
-    assert_exact(
-        &get_as(&h, "reg.example.com:5000", Some("prod")),
-        0,
-        &answer("reg.example.com:5000", "prod2", "rotated"),
-    );
-    assert_exact(
-        &get_as(&h, "reg.example.com:5000", None),
-        0,
-        &answer("reg.example.com:5000", "dev", "dev-secret"),
-    );
+    assert_serves(&h, "reg.example.com:5000", Some("prod"), "prod2", "rotated");
+    assert_serves(&h, "reg.example.com:5000", None, "dev", "dev-secret");
     let ls = stdout(&h.run(&["ls", "--json"], b""));
     let names: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&ls)
         .unwrap()
@@ -259,11 +250,7 @@ fn ls_rm_restrict() {
         &h.run(&["restrict", "lab", "--unrestricted"], b""),
         "restrict",
     );
-    assert_exact(
-        &get_as(&h, "gitlab.example.com:5050", None),
-        0,
-        &answer("gitlab.example.com:5050", "bob", "glpat-xyz"),
-    );
+    assert_serves(&h, "gitlab.example.com:5050", None, "bob", "glpat-xyz");
     assert_ok(
         &h.run(&["restrict", "lab", "--project", "p9"], b""),
         "restrict",
