@@ -27,29 +27,20 @@
 //! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
 //! `kubelet-config`, `migrate`), see [`cli`].
 
-pub mod backend;
 pub mod cli;
-pub mod configure;
 pub mod credential;
-pub mod doctor;
 pub mod error;
+pub mod fsutil;
 pub mod host;
-pub mod import;
-pub mod jsonedit;
-pub mod keychain;
-pub mod keyfile;
 pub mod kube;
-pub mod migrate;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
-pub mod secret_input;
-pub mod serve;
 pub mod store;
 #[cfg(feature = "verify")]
 pub mod verify;
 #[cfg(not(feature = "verify"))]
-#[path = "verify_unavailable.rs"]
+#[path = "verify/unavailable.rs"]
 pub mod verify;
 
 use std::ffi::OsString;
@@ -98,13 +89,13 @@ pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
         }
         if verb == protocol::Verb::Version {
             // Needs no store, so it answers even where there is no home directory.
-            return write_stdout(serve::version_line().as_bytes()).map_err(protocol);
+            return write_stdout(protocol::version_line().as_bytes()).map_err(protocol);
         }
-        let ctx = serve::Context {
+        let ctx = protocol::Context {
             store: store::Store::open_default().map_err(protocol)?,
             project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
         };
-        let answer = serve::run(verb, &mut std::io::stdin().lock(), &ctx).map_err(protocol)?;
+        let answer = protocol::run(verb, &mut std::io::stdin().lock(), &ctx).map_err(protocol)?;
         return write_stdout(answer.as_bytes()).map_err(protocol);
     }
     match first.as_ref() {

@@ -15,11 +15,11 @@
 //! left, and this command reports it. The store's recorded backend changes last, once every
 //! credential has moved, so a re-run finishes the job.
 
-use crate::backend;
 use crate::credential::{Backend, Credential};
 use crate::error::Result;
-use crate::keychain;
 use crate::store::Store;
+use crate::store::backend;
+use crate::store::keychain;
 
 /// What a migration did.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! containers tools send `docker.io` for Hub. So each file gets the keys its tool will ask for.
 //!
 //! The files belong to the user: only `credHelpers` members are touched, in place, keeping every
-//! other byte (see [`crate::jsonedit`]); a host already handled by another helper is reported
+//! other byte (see [`crate::cli::jsonedit`]); a host already handled by another helper is reported
 //! and left alone unless `--force`; both files are read and checked before either is written,
 //! and each is replaced atomically (temp file + rename, keeping its mode and owner, through a
 //! symlink to its target as docker does).
@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::cli::jsonedit::{self, Changes};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
-use crate::jsonedit::{self, Changes};
 use crate::store::Store;
 
 /// The value of our `credHelpers` entries: docker runs `docker-credential-<value>`.

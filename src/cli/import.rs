@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::backend;
+use crate::cli::secret_input;
 use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
 use crate::secret::Secret;
-use crate::secret_input;
+use crate::store::backend;
 use crate::store::{Store, Tx};
 
 /// Prefix of generated names: `import-ghcr-io`.

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::configure::{self, HELPER};
+use crate::cli::configure::{self, HELPER};
 use crate::credential::Backend;
 use crate::policy;
 use crate::store::Store;
@@ -137,7 +137,7 @@ fn store_health(store: &Store) -> Vec<Check> {
                 "backend: file (secrets unencrypted in {})",
                 dir.display()
             )),
-            Some(Backend::Keyring) => match crate::keychain::probe() {
+            Some(Backend::Keyring) => match crate::store::keychain::probe() {
                 Ok(()) => ok("backend: keyring (the OS keychain answers and is unlocked)".to_string()),
                 Err(why) => problem(
                     Status::Fail,

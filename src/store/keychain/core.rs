@@ -35,7 +35,7 @@ impl Core {
     /// keyring-core's errors in words. Some variants carry the item's raw bytes
     /// (`BadEncoding`, `BadDataFormat`), so nothing here formats an error with `Debug`.
     fn describe(&self, e: Error) -> Why {
-        let fix = crate::backend::ENV;
+        let fix = crate::store::backend::ENV;
         match e {
             Error::NoStorageAccess(cause) => format!(
                 "access refused, the keychain may be locked ({cause}): {}, or set {fix}=file",

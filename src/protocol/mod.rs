@@ -7,13 +7,16 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use crate::backend;
 use crate::credential::{Credential, Provider, new_id, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
-use crate::protocol::{self, MAX_INPUT, Verb};
+use crate::store::backend;
+pub mod codec;
+
 use crate::store::Store;
+pub use codec::Verb;
+use codec::{self as wire, MAX_INPUT};
 
 /// What a verb runs against: the store and the current project.
 pub struct Context {
@@ -24,12 +27,10 @@ pub struct Context {
 /// Runs one verb; returns what to print on stdout.
 pub fn run(verb: Verb, stdin: &mut dyn Read, ctx: &Context) -> Result<String> {
     match verb {
-        Verb::Get => get(&protocol::server_from_stdin(&read_input(stdin)?)?, ctx),
-        Verb::Store => {
-            store(protocol::parse_store(&read_input(stdin)?)?, ctx).map(|()| String::new())
-        }
+        Verb::Get => get(&wire::server_from_stdin(&read_input(stdin)?)?, ctx),
+        Verb::Store => store(wire::parse_store(&read_input(stdin)?)?, ctx).map(|()| String::new()),
         Verb::Erase => {
-            erase(&protocol::server_from_stdin(&read_input(stdin)?)?, ctx).map(|()| String::new())
+            erase(&wire::server_from_stdin(&read_input(stdin)?)?, ctx).map(|()| String::new())
         }
         Verb::List => list(ctx),
         Verb::Version => Ok(version_line()),
@@ -83,7 +84,7 @@ fn get(server: &str, ctx: &Context) -> Result<String> {
     let key = lookup_key(server, "answering not found").ok_or(Error::NotFound)?;
     let cred = served_for(ctx, &key)?.ok_or(Error::NotFound)?;
     let secret = secret_of(&cred)?;
-    Ok(protocol::encode_get(server, &cred.username, &secret))
+    Ok(wire::encode_get(server, &cred.username, &secret))
 }
 
 /// The credential `get` serves for `key` in this context. When credentials exist but all are
@@ -140,9 +141,9 @@ pub fn with_secret(ctx: &Context, summary: &Credential) -> Result<Credential> {
         })
 }
 
-pub use crate::backend::secret_of;
+pub use crate::store::backend::secret_of;
 
-fn store(input: protocol::Credentials, ctx: &Context) -> Result<()> {
+fn store(input: wire::Credentials, ctx: &Context) -> Result<()> {
     let key = host::normalize(&input.server_url).map_err(|e| {
         Error::BadInput(format!(
             "cannot store credentials for {:?}: {e}",
@@ -223,7 +224,7 @@ fn list(ctx: &Context) -> Result<String> {
         .into_iter()
         .map(|c| (c.registry, c.username))
         .collect();
-    Ok(protocol::encode_list(&entries))
+    Ok(wire::encode_list(&entries))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use secret_service::blocking::SecretService;
 use secret_service::{EncryptionType, Error as SsError};
 
 use super::{Keychain, SERVICE, Why};
-use crate::backend::ENV;
 use crate::secret::Secret;
+use crate::store::backend::ENV;
 
 pub(super) fn new() -> Box<dyn Keychain> {
     Box::new(SecretServiceKeychain)

@@ -11,15 +11,15 @@
 //! - **per credential**, [`Credential::backend`] says where *its* secret is. Reads follow it
 //!   and never guess: a locked Secret Service collection answers "no such item", which must
 //!   not read as "never saved". Updates keep a credential where it is; only `migrate` moves
-//!   secrets (see [`crate::migrate`]).
+//!   secrets (see [`crate::cli::migrate`]).
 //!
 //! Nothing here touches the keychain for a file-backed credential, so `get` on the file
 //! backend costs what it cost before the keychain existed.
 
 use crate::credential::{Backend, Credential};
 use crate::error::{Error, Result};
-use crate::keychain;
 use crate::secret::Secret;
+use crate::store::keychain;
 use crate::store::{FORMAT_VERSION, Meta, Store};
 
 /// Overrides the recorded backend for new secrets: `file` or `keyring`.

@@ -117,7 +117,7 @@ impl Keychain for Broken {
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 impl Broken {
     fn why(&self) -> Why {
-        format!("{}; set {}=file", self.0, crate::backend::ENV)
+        format!("{}; set {}=file", self.0, crate::store::backend::ENV)
     }
 }
 
@@ -155,7 +155,7 @@ fn bounded<T: Send + 'static>(
             "the keychain did not answer within {} s (hung, or waiting for an unlock prompt); \
              check it is running and unlocked, or set {}=file",
             TIMEOUT.as_secs(),
-            crate::backend::ENV
+            crate::store::backend::ENV
         )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err("the keychain call failed unexpectedly (its thread panicked)".into())

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use crate::credential::Provider;
 use crate::error::{Error, Result};
+use crate::protocol::read_input;
 use crate::secret::Secret;
-use crate::serve::read_input;
 
 /// Where the secret comes from.
 #[derive(Debug, Clone, Copy)]

@@ -8,25 +8,29 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod configure;
+pub mod doctor;
+pub mod import;
+mod jsonedit;
+pub mod keyfile;
+pub mod migrate;
+pub mod secret_input;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::backend;
-use crate::configure;
 use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
-use crate::doctor;
 use crate::error::{Error, Result};
 use crate::host;
-use crate::import;
-use crate::keyfile;
 use crate::policy::{self, Restrictions};
-use crate::secret_input::{self, Source};
-use crate::serve::{self, Context, read_input};
+use crate::protocol::{self as serve, Context, read_input};
 use crate::store::Store;
+use crate::store::backend;
 use crate::{kube, verify};
+use secret_input::Source;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -258,13 +262,13 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
         Command::Restrict(a) => restrict(&store, a),
         Command::Rename { old, new } => rename(&store, &old, &new),
         Command::ImportDockerConfig(a) => import_docker_config(&store, a),
-        Command::Configure(a) => configure(&store, a),
-        Command::Doctor => doctor(&store),
+        Command::Configure(a) => run_configure(&store, a),
+        Command::Doctor => run_doctor(&store),
         Command::Export(a) => export(store, a),
         Command::Kubelet => kubelet(store),
         Command::Verify { target, opts } => verify_saved(store, &target, &opts),
         Command::KubeletConfig { project } => kubelet_config(store, project),
-        Command::Migrate { to } => migrate(&store, to),
+        Command::Migrate { to } => run_migrate(&store, to),
     }
 }
 
@@ -700,7 +704,7 @@ fn import_docker_config(store: &Store, a: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-fn configure(store: &Store, a: ConfigureArgs) -> Result<()> {
+fn run_configure(store: &Store, a: ConfigureArgs) -> Result<()> {
     let extra = a
         .registries
         .iter()
@@ -725,7 +729,7 @@ fn configure(store: &Store, a: ConfigureArgs) -> Result<()> {
     Ok(())
 }
 
-fn doctor(store: &Store) -> Result<()> {
+fn run_doctor(store: &Store) -> Result<()> {
     let checks = doctor::run(store);
     let mut failed = 0;
     for c in &checks {
@@ -751,8 +755,8 @@ fn doctor(store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn migrate(store: &Store, to: Backend) -> Result<()> {
-    let report = crate::migrate::migrate(store, to)?;
+fn run_migrate(store: &Store, to: Backend) -> Result<()> {
+    let report = crate::cli::migrate::migrate(store, to)?;
     for name in &report.moved {
         println!("moved {name:?} to {}", to.as_str());
     }

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::protocol;
+use crate::protocol::codec as protocol;
 use crate::secret::Secret;
 
 /// The provider `name` in the kubelet's `CredentialProviderConfig`. The kubelet runs

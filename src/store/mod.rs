@@ -24,6 +24,9 @@
 //! a registry file and the index, a file restored or removed by hand — sends it to the files
 //! themselves, and the next writer rebuilds the index.
 
+pub mod backend;
+pub mod keychain;
+
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -52,7 +55,7 @@ const MAX_FILE: u64 = 64 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub version: u32,
-    /// Where new secrets go, chosen by the first save (see [`crate::backend`]); `None`
+    /// Where new secrets go, chosen by the first save (see [`crate::store::backend`]); `None`
     /// until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<Backend>,
@@ -179,7 +182,7 @@ impl Store {
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
         let _lock = self.lock()?;
         // The first write records the format version for later releases; the backend is
-        // recorded by the first save (`crate::backend::for_new_secrets`).
+        // recorded by the first save (`crate::store::backend::for_new_secrets`).
         let meta = match self.meta()? {
             Some(_) => None,
             None => Some(Meta {
