@@ -33,6 +33,7 @@ pub mod error;
 pub mod fsutil;
 pub mod host;
 pub mod kube;
+pub mod northflank;
 pub mod policy;
 pub mod protocol;
 pub mod secret;

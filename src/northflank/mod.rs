@@ -1,0 +1,169 @@
+//! Connected to Northflank (SPEC §9): `sync` mirrors the registry credentials a team saved in
+//! Northflank, with their project restrictions, into the local store.
+//!
+//! The work is split where it can be tested on its own:
+//!
+//! - [`token`]: where the API token and the API base come from (flags, environment, the
+//!   official CLI's login file) — pure over an [`token::Env`], so tests never touch the
+//!   process environment.
+//! - [`wire`]: the documented JSON answers as serde types, and the pure conversion of one
+//!   answer into an [`Upstream`] credential or a stated reason to skip it.
+//! - [`api`]: the HTTP conversation over [`crate::http`] — pagination, the incremental
+//!   `GET`s, retries, rate limits, and errors that say what to do.
+//! - [`plan`]: pure: what a sync changes in the store (create, update, rename, remove, skip),
+//!   for `--dry-run`, `--json` and the store transaction that applies it.
+//!
+//! The store never sees this module's HTTP types and this module never sees the store: the
+//! `sync` command calls [`api::fetch`], then [`plan::plan`], then applies the plan's steps in
+//! one store transaction.
+
+pub mod api;
+pub mod error;
+pub mod plan;
+pub mod token;
+pub mod wire;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Restrictions;
+use crate::secret::Secret;
+
+pub use error::SyncError;
+
+/// Where a synced credential came from. Saved with the credential, so a re-sync can tell its
+/// own credentials (same credential id, same account or team) from everything else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Northflank's id of the saved credential: stable across renames.
+    pub credential_id: String,
+    /// The team it was synced from (`sync --team ID`); `None` for the token's own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Northflank's `updatedAt` when it was last synced; an equal one in the list means the
+    /// credential need not be fetched again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// Whose credentials a sync mirrors: the token's own account, or one team (`--team ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Account,
+    Team(String),
+}
+
+impl Scope {
+    /// The scope for `--team ID` (or none). Team ids go into URL paths, so only Northflank's
+    /// id characters are accepted.
+    pub fn new(team: Option<&str>) -> Result<Scope, SyncError> {
+        match team {
+            None => Ok(Scope::Account),
+            Some(t) if crate::policy::valid_project_id(t) => Ok(Scope::Team(t.to_string())),
+            Some(t) => Err(SyncError::Config(format!(
+                "invalid team id {:?}: a Northflank id has only letters, digits and hyphens \
+                 (see the team's settings page or `northflank get team`)",
+                error::one_line(t, 60)
+            ))),
+        }
+    }
+
+    /// The team as [`Origin::team`] records it.
+    pub fn team(&self) -> Option<&str> {
+        match self {
+            Scope::Account => None,
+            Scope::Team(t) => Some(t),
+        }
+    }
+
+    /// Whether a credential with this origin was synced from this scope.
+    pub fn owns(&self, origin: &Origin) -> bool {
+        origin.team.as_deref() == self.team()
+    }
+
+    /// For messages: `the account` or `team ID`.
+    pub fn describe(&self) -> String {
+        match self {
+            Scope::Account => "the token's account".to_string(),
+            Scope::Team(t) => format!("team {t}"),
+        }
+    }
+}
+
+/// One credential as Northflank holds it, ready to be saved: every field checked, the
+/// registry normalised, the secret present. Built by [`wire::convert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// One of SPEC §1's provider ids (`dockerhub`, `gcr-eu`, …); Northflank's `legacy` and
+    /// providers this program does not know arrive as `custom`.
+    pub provider: &'static str,
+    /// The canonical registry key ([`crate::host::normalize`]).
+    pub registry: String,
+    pub username: String,
+    pub secret: Secret,
+    pub restrictions: Restrictions,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl Upstream {
+    /// The origin to save with this credential when it is synced from `scope`.
+    pub fn origin(&self, scope: &Scope) -> Origin {
+        Origin {
+            credential_id: self.id.clone(),
+            team: scope.team().map(str::to_string),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_json_is_stable() {
+        let o = Origin {
+            credential_id: "docker-hub-ci".into(),
+            team: None,
+            updated_at: Some("2026-01-02T03:04:05.000Z".into()),
+        };
+        let json = serde_json::to_string(&o).unwrap();
+        assert_eq!(
+            json,
+            r#"{"credential_id":"docker-hub-ci","updated_at":"2026-01-02T03:04:05.000Z"}"#
+        );
+        assert_eq!(serde_json::from_str::<Origin>(&json).unwrap(), o);
+        let team: Origin =
+            serde_json::from_str(r#"{"credential_id":"x","team":"my-team"}"#).unwrap();
+        assert_eq!(team.team.as_deref(), Some("my-team"));
+        assert_eq!(team.updated_at, None);
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(Scope::new(None).unwrap(), Scope::Account);
+        assert_eq!(
+            Scope::new(Some("my-team-1")).unwrap(),
+            Scope::Team("my-team-1".into())
+        );
+        for bad in ["", "a/b", "../x", "a?b", "a b"] {
+            let e = Scope::new(Some(bad)).unwrap_err();
+            assert_eq!(e.exit_code(), 1, "{bad}");
+            assert!(e.to_string().contains("invalid team id"), "{e}");
+        }
+        let team = Scope::Team("t".into());
+        let origin = |team: Option<&str>| Origin {
+            credential_id: "c".into(),
+            team: team.map(str::to_string),
+            updated_at: None,
+        };
+        assert!(team.owns(&origin(Some("t"))));
+        assert!(!team.owns(&origin(None)));
+        assert!(!team.owns(&origin(Some("u"))));
+        assert!(Scope::Account.owns(&origin(None)));
+        assert!(!Scope::Account.owns(&origin(Some("t"))));
+    }
+}
