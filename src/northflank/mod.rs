@@ -119,6 +119,71 @@ impl Upstream {
     }
 }
 
+/// What [`api::fetch`] brought back: one entry per listed credential, in list order.
+#[derive(Debug)]
+pub struct Fetched {
+    pub scope: Scope,
+    pub entries: Vec<Entry>,
+    /// HTTP requests sent, retries included (the benchmark prints them; tests assert them).
+    pub requests: Requests,
+    /// Set when the list was read in full but the `GET`s stopped part-way (rate limit, server
+    /// down). The entries not fetched are [`Entry::NotFetched`], and applying the plan still
+    /// saves what was fetched: a first sync larger than the rate limit finishes over several
+    /// runs instead of starting over each time. The command exits with this error's code.
+    pub stopped: Option<SyncError>,
+}
+
+/// Requests sent, by endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Requests {
+    pub list: u32,
+    pub get: u32,
+}
+
+impl Requests {
+    pub fn total(&self) -> u32 {
+        self.list + self.get
+    }
+}
+
+/// One listed credential after the fetch.
+#[derive(Debug)]
+pub enum Entry {
+    /// Fetched and convertible: the credential to save.
+    Fetched(Upstream),
+    /// The list's `updatedAt` equals the one saved here: not fetched again.
+    Unchanged { id: String, name: String },
+    /// Listed, but it cannot be mirrored; `reason` says why.
+    Skipped {
+        id: String,
+        name: String,
+        reason: String,
+    },
+    /// Not fetched because the sync stopped first ([`Fetched::stopped`]).
+    NotFetched { id: String, name: String },
+}
+
+impl Entry {
+    pub fn id(&self) -> &str {
+        match self {
+            Entry::Fetched(u) => &u.id,
+            Entry::Unchanged { id, .. }
+            | Entry::Skipped { id, .. }
+            | Entry::NotFetched { id, .. } => id,
+        }
+    }
+
+    /// Northflank's name for it.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Fetched(u) => &u.name,
+            Entry::Unchanged { name, .. }
+            | Entry::Skipped { name, .. }
+            | Entry::NotFetched { name, .. } => name,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
