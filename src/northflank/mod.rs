@@ -23,27 +23,14 @@ pub mod plan;
 pub mod token;
 pub mod wire;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::policy::Restrictions;
+use crate::provider::Provider;
 use crate::secret::Secret;
 
+pub use crate::credential::Origin;
 pub use error::SyncError;
-
-/// Where a synced credential came from. Saved with the credential, so a re-sync can tell its
-/// own credentials (same credential id, same account or team) from everything else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Origin {
-    /// Northflank's id of the saved credential: stable across renames.
-    pub credential_id: String,
-    /// The team it was synced from (`sync --team ID`); `None` for the token's own account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<String>,
-    /// Northflank's `updatedAt` when it was last synced; an equal one in the list means the
-    /// credential need not be fetched again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-}
 
 /// Whose credentials a sync mirrors: the token's own account, or one team (`--team ID`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,9 +83,8 @@ pub struct Upstream {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// One of SPEC §1's provider ids (`dockerhub`, `gcr-eu`, …); Northflank's `legacy` and
-    /// providers this program does not know arrive as `custom`.
-    pub provider: &'static str,
+    /// Northflank's `legacy` and providers this program does not know arrive as `custom`.
+    pub provider: Provider,
     /// The canonical registry key ([`crate::host::normalize`]).
     pub registry: String,
     pub username: String,
@@ -187,25 +173,6 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origin_json_is_stable() {
-        let o = Origin {
-            credential_id: "docker-hub-ci".into(),
-            team: None,
-            updated_at: Some("2026-01-02T03:04:05.000Z".into()),
-        };
-        let json = serde_json::to_string(&o).unwrap();
-        assert_eq!(
-            json,
-            r#"{"credential_id":"docker-hub-ci","updated_at":"2026-01-02T03:04:05.000Z"}"#
-        );
-        assert_eq!(serde_json::from_str::<Origin>(&json).unwrap(), o);
-        let team: Origin =
-            serde_json::from_str(r#"{"credential_id":"x","team":"my-team"}"#).unwrap();
-        assert_eq!(team.team.as_deref(), Some("my-team"));
-        assert_eq!(team.updated_at, None);
-    }
 
     #[test]
     fn scopes() {

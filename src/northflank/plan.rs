@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::{Entry, Fetched, Origin, Scope, Upstream};
 use crate::policy::{self, Restrictions};
+use crate::provider::Provider;
 
 /// The metadata of a saved credential that planning needs (never its secret).
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +33,7 @@ pub struct Local<'a> {
     pub name: &'a str,
     /// The canonical registry key.
     pub registry: &'a str,
-    pub provider: &'a str,
+    pub provider: Provider,
     pub username: &'a str,
     pub description: &'a str,
     pub restrictions: &'a Restrictions,
@@ -142,7 +143,7 @@ impl<'s> StepJson<'s> {
     fn upstream(&mut self, u: &'s Upstream) {
         (self.credential_id, self.name) = (&u.id, &u.name);
         self.registry = Some(&u.registry);
-        self.provider = Some(u.provider);
+        self.provider = Some(u.provider.as_str());
         self.restrictions = Some(&u.restrictions);
     }
 }
@@ -332,7 +333,7 @@ impl<'a> After<'a> {
         let candidates = others
             .map(|(n, r)| (n.as_str(), *r))
             .chain([(u.name.as_str(), &u.restrictions)]);
-        policy::check_unambiguous(&u.registry, candidates)?;
+        policy::check_unambiguous(&u.registry, candidates, Some(&u.name))?;
         self.add(
             &u.name,
             &u.registry,
@@ -527,7 +528,7 @@ mod tests {
             id: id.into(),
             name: name.into(),
             description: String::new(),
-            provider: "custom",
+            provider: Provider::Custom,
             registry: registry.into(),
             username: "u".into(),
             secret: Secret::new("s3cret-value"),
@@ -568,7 +569,7 @@ mod tests {
             .map(|s| Local {
                 name: s.name,
                 registry: s.registry,
-                provider: "custom",
+                provider: Provider::Custom,
                 username: "u",
                 description: "",
                 restrictions: &s.restrictions,

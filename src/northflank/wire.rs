@@ -17,27 +17,8 @@ use super::Upstream;
 use super::error::one_line;
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
+use crate::provider::{Hosts, Provider};
 use crate::secret::Secret;
-
-/// SPEC §1's provider ids, the ones a synced credential can have.
-pub const PROVIDERS: [&str; 13] = [
-    "dockerhub",
-    "dhi",
-    "gcr",
-    "gcr-us",
-    "gcr-eu",
-    "gcr-asia",
-    "gar",
-    "ecr",
-    "acr",
-    "github",
-    "gitlab",
-    "northflank",
-    "custom",
-];
-
-/// Northflank's own registry, where images it builds live.
-pub const NORTHFLANK_REGISTRY: &str = "registry.northflank.com";
 
 /// One credential as the list or the get answer describes it. Unknown fields are ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -221,29 +202,9 @@ fn shape_error(what: &str, e: &serde_json::Error) -> String {
 }
 
 /// The provider as SPEC §1 names it: a known id as is, `legacy` and unknown ones `custom`.
-pub fn provider_id(raw: Option<&str>) -> &'static str {
+pub fn provider(raw: Option<&str>) -> Provider {
     let raw = raw.unwrap_or_default().trim().to_ascii_lowercase();
-    PROVIDERS
-        .iter()
-        .copied()
-        .find(|p| *p == raw)
-        .unwrap_or("custom")
-}
-
-/// The registry a provider always uses, if fixed (SPEC §1).
-pub fn provider_host(provider: &str) -> Option<&'static str> {
-    Some(match provider {
-        "dockerhub" => host::DOCKER_HUB,
-        "dhi" => "dhi.io",
-        "gcr" => "gcr.io",
-        "gcr-us" => "us.gcr.io",
-        "gcr-eu" => "eu.gcr.io",
-        "gcr-asia" => "asia.gcr.io",
-        "github" => "ghcr.io",
-        "gitlab" => "registry.gitlab.com",
-        "northflank" => NORTHFLANK_REGISTRY,
-        _ => return None,
-    })
+    raw.parse().unwrap_or(Provider::Custom)
 }
 
 /// Converts what the list (`listed`) and the get (`got`) said about one credential into an
@@ -264,7 +225,7 @@ pub fn convert(listed: &Remote, got: &Remote) -> Result<Upstream, String> {
     };
     policy::check_name(name).map_err(|e| format!("Northflank's name is not valid here: {e}"))?;
     let raw_provider = pick(&got.provider, &listed.provider);
-    let provider = provider_id(raw_provider.as_deref());
+    let provider = provider(raw_provider.as_deref());
     let auths = got.auths.as_ref().filter(|a| !a.is_empty());
     let registry = registry(
         provider,
@@ -290,41 +251,52 @@ pub fn convert(listed: &Remote, got: &Remote) -> Result<Upstream, String> {
 }
 
 /// The registry key: from `registryUrl`, else the one registry of an `auths` answer (older
-/// self-hosted GitLab and custom credentials name it only there), else the provider's own.
+/// self-hosted GitLab and custom credentials name it only there), else the provider's own. A
+/// named registry must be one the provider can have, as for `add --registry`.
 fn registry(
-    provider: &str,
+    provider: Provider,
     raw_provider: Option<&str>,
     url: Option<&str>,
     auths: Option<&BTreeMap<String, Auth>>,
 ) -> Result<Key, String> {
-    let normalize = |text: &str, what: &str| {
-        host::normalize(text).map_err(|e| {
-            format!(
-                "its {what} {:?} is not a registry address ({e})",
-                host::redacted(&one_line(text, 100))
-            )
-        })
+    let named = match (url, auths.filter(|a| a.len() == 1)) {
+        (Some(url), _) => Some((url, "registryUrl")),
+        (None, Some(a)) => a.keys().next().map(|k| (k.as_str(), "auths registry")),
+        (None, None) => None,
     };
-    if let Some(url) = url {
-        return normalize(url, "registryUrl");
-    }
-    if let Some(auths) = auths.filter(|a| a.len() == 1) {
-        let url = auths.keys().next().expect("BUG: one entry");
-        return normalize(url, "auths registry");
-    }
-    match provider_host(provider) {
-        Some(h) => Ok(host::normalize(h).expect("BUG: provider hosts are valid")),
-        None => Err(format!(
-            "the answer has no registryUrl, and provider {:?} has no fixed registry",
-            one_line(raw_provider.unwrap_or("(none)"), 40)
+    let fixed = |h: &str| host::normalize(h).expect("BUG: provider hosts are valid");
+    let Some((text, what)) = named else {
+        return match provider.hosts() {
+            Hosts::Fixed(h) | Hosts::Any(Some(h)) => Ok(fixed(h)),
+            Hosts::Pattern(_) | Hosts::Any(None) => Err(format!(
+                "the answer has no registryUrl, and provider {:?} has no fixed registry",
+                one_line(raw_provider.unwrap_or("(none)"), 40)
+            )),
+        };
+    };
+    let key = host::normalize(text).map_err(|e| {
+        format!(
+            "its {what} {:?} is not a registry address ({e})",
+            host::redacted(&one_line(text, 100))
+        )
+    })?;
+    match provider.hosts() {
+        Hosts::Fixed(h) if fixed(h) != key => Err(format!(
+            "its {what} {key} is not provider {provider}'s registry {}",
+            fixed(h)
         )),
+        Hosts::Pattern(p) if !p.matches(&key) => Err(format!(
+            "its {what} {key} is not a {provider} registry ({})",
+            p.form()
+        )),
+        _ => Ok(key),
     }
 }
 
 /// The username and the static secret, from `credentials` or the older `auths`.
 fn secret(
     got: &Remote,
-    provider: &str,
+    provider: Provider,
     registry: &Key,
     auths: Option<&BTreeMap<String, Auth>>,
     integration: Option<&str>,
@@ -332,9 +304,7 @@ fn secret(
     let username = |user: Option<&str>| match user.filter(|u| !u.is_empty()) {
         Some(u) => Ok(u.to_string()),
         // A keyfile is always sent as `_json_key` (SPEC §1).
-        None if matches!(provider, "gcr" | "gcr-us" | "gcr-eu" | "gcr-asia" | "gar") => {
-            Ok("_json_key".to_string())
-        }
+        None if provider.takes_keyfile() => Ok("_json_key".to_string()),
         None => Err("Northflank's answer has a password but no username".to_string()),
     };
     if let Some(c) = &got.credentials
@@ -458,7 +428,7 @@ mod tests {
                 u.description.as_str(),
                 u.provider
             ),
-            ("cred-1", "GHCR token", "CI pulls", "github")
+            ("cred-1", "GHCR token", "CI pulls", Provider::Github)
         );
         assert_eq!(
             (u.registry.as_str(), u.username.as_str()),
@@ -517,7 +487,7 @@ mod tests {
             (None, "custom"),
         ];
         for (raw, want) in cases {
-            assert_eq!(provider_id(raw), want, "{raw:?}");
+            assert_eq!(provider(raw).as_str(), want, "{raw:?}");
         }
         let registry = |provider: &str, url: Option<&str>| {
             let mut j = serde_json::json!({"id": "c", "name": "name", "credentials":
@@ -526,7 +496,7 @@ mod tests {
             if let Some(url) = url {
                 j["registryUrl"] = url.into();
             }
-            conv(j).map(|u| (u.provider, u.registry))
+            conv(j).map(|u| (u.provider.as_str(), u.registry))
         };
         let ok = [
             ("dockerhub", None, "dockerhub", host::DOCKER_HUB),
@@ -540,7 +510,19 @@ mod tests {
             ),
             ("gcr-eu", None, "gcr-eu", "eu.gcr.io"),
             ("dhi", None, "dhi", "dhi.io"),
-            ("northflank", None, "northflank", NORTHFLANK_REGISTRY),
+            ("northflank", None, "northflank", "registry.northflank.com"),
+            (
+                "dockerhub",
+                Some("docker.io"),
+                "dockerhub",
+                host::DOCKER_HUB,
+            ),
+            (
+                "ecr",
+                Some("https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+                "ecr",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            ),
             (
                 "legacy",
                 Some("registry.example.com:5000"),
@@ -560,6 +542,16 @@ mod tests {
         for (provider, url, want) in [
             ("quay", None, r#"provider "quay" has no fixed registry"#),
             ("acr", None, r#"provider "acr" has no fixed registry"#),
+            (
+                "github",
+                Some("quay.io"),
+                "is not provider github's registry ghcr.io",
+            ),
+            (
+                "acr",
+                Some("quay.io"),
+                "is not a acr registry (NAME.azurecr.io",
+            ),
             (
                 "custom",
                 Some("https://u:p@evil.example"),
