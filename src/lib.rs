@@ -32,14 +32,16 @@ pub mod credential;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod http;
 pub mod kube;
 pub mod policy;
 pub mod protocol;
 pub mod secret;
 pub mod store;
-#[cfg(feature = "verify")]
+#[cfg(feature = "network")]
 pub mod verify;
-#[cfg(not(feature = "verify"))]
+// Until verify is built on crate::http (next commit), builds without `network` keep its stub.
+#[cfg(not(feature = "network"))]
 #[path = "verify/unavailable.rs"]
 pub mod verify;
 
