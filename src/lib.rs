@@ -35,6 +35,7 @@ pub mod credential;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod http;
 pub mod kube;
 pub mod northflank;
 pub mod policy;
@@ -43,9 +44,10 @@ pub mod provider;
 pub mod secret;
 pub mod store;
 pub mod term;
-#[cfg(feature = "verify")]
+#[cfg(feature = "network")]
 pub mod verify;
-#[cfg(not(feature = "verify"))]
+// Until verify is built on crate::http (next commit), builds without `network` keep its stub.
+#[cfg(not(feature = "network"))]
 #[path = "verify/unavailable.rs"]
 pub mod verify;
 
