@@ -57,7 +57,7 @@ pub enum SyncError {
         detail: String,
     },
     /// 5xx after the retries.
-    #[error("the Northflank API failed with HTTP {status}{detail}{}; retry later (status: https://status.northflank.com)", attempts_text(*.attempts))]
+    #[error("the Northflank API failed{detail}{}; retry later (status: https://status.northflank.com)", attempts_text(*.attempts))]
     Server {
         status: u16,
         attempts: u32,
@@ -240,11 +240,11 @@ mod tests {
         let e = SyncError::Server {
             status: 503,
             attempts: 4,
-            detail: ": Service unavailable".into(),
+            detail: " (HTTP 503: Service unavailable)".into(),
         };
         assert_eq!(
             e.to_string(),
-            "the Northflank API failed with HTTP 503: Service unavailable after 4 attempts; \
+            "the Northflank API failed (HTTP 503: Service unavailable) after 4 attempts; \
              retry later (status: https://status.northflank.com)"
         );
     }

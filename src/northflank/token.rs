@@ -12,13 +12,13 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::error::{SyncError, one_line};
 use crate::fsutil::{self, Follow};
+use crate::http;
 use crate::secret::Secret;
 
 /// The variable that holds a token (CI secrets).
@@ -121,42 +121,26 @@ impl Base {
             ))
         };
         let t = text.trim();
-        if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("contains whitespace or control characters"));
-        }
-        let (http, rest) = match t.split_once("://") {
-            Some((s, rest)) if s.eq_ignore_ascii_case("https") => (false, rest),
-            Some((s, rest)) if s.eq_ignore_ascii_case("http") => (true, rest),
-            _ => {
-                return Err(bad(
-                    "is not an https:// URL (e.g. https://api.northflank.com)",
-                ));
-            }
-        };
-        if rest.contains(['?', '#']) {
+        let url = http::Url::parse(t).map_err(|e| bad(&format!("is {e}")))?;
+        if t.contains(['?', '#']) {
             return Err(bad(
                 "has a query or fragment; give only scheme, host and port",
             ));
         }
-        let authority = rest.split('/').next().unwrap_or_default();
-        if authority.contains('@') {
-            return Err(bad(
-                "contains a user name or password (@); the token is sent as a header",
-            ));
-        }
-        if let Err(e) = crate::host::normalize(authority) {
-            return Err(bad(&format!("has no valid host: {e}")));
-        }
-        if http && !is_loopback(authority) {
+        let http = url.scheme() == "http";
+        if http && !http::is_loopback_host(url.host()) {
             return Err(bad(
                 "uses plain http://, which would send the token unencrypted: use https:// \
                  (plain http is accepted only for loopback addresses: 127.0.0.0/8, ::1, localhost)",
             ));
         }
-        let mut url = t.trim_end_matches('/');
-        url = url.strip_suffix("/v1").unwrap_or(url).trim_end_matches('/');
+        let path = url.path_and_query().trim_end_matches('/');
+        let path = path
+            .strip_suffix("/v1")
+            .unwrap_or(path)
+            .trim_end_matches('/');
         Ok(Base {
-            url: url.to_string(),
+            url: format!("{}{path}", url.origin()),
             http,
         })
     }
@@ -185,19 +169,6 @@ impl fmt::Display for Base {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.url)
     }
-}
-
-/// `host[:port]` names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((addr, _)) => return addr.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback()),
-            None => return false,
-        },
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
 }
 
 /// Finds the token and the API base. `stdin` is what `--token-stdin` read (the CLI reads it
@@ -637,14 +608,14 @@ mod tests {
                 false,
             ),
             (
-                "HTTPS://proxy.example.com/northflank/",
-                "HTTPS://proxy.example.com/northflank",
+                "HTTPS://Proxy.example.com:443/northflank/",
+                "https://proxy.example.com/northflank",
                 false,
             ),
             ("http://127.0.0.1:8080", "http://127.0.0.1:8080", true),
             ("http://127.9.9.9", "http://127.9.9.9", true),
             ("http://localhost:1234/", "http://localhost:1234", true),
-            ("http://LOCALHOST", "http://LOCALHOST", true),
+            ("http://LOCALHOST", "http://localhost", true),
             ("http://[::1]:8080", "http://[::1]:8080", true),
         ];
         for (text, want, http) in ok {
@@ -658,15 +629,15 @@ mod tests {
             ("http://localhost.evil.com", "plain http://"),
             ("http://[::2]:80", "plain http://"),
             ("http://127.0.0.1.nip.io", "plain http://"),
-            ("api.northflank.com", "not an https:// URL"),
-            ("ftp://api.northflank.com", "not an https:// URL"),
+            ("api.northflank.com", "absolute http:// or https:// URL"),
+            ("ftp://api.northflank.com", "only http:// and https://"),
             (
                 "https://user:pw@api.northflank.com",
                 "user name or password",
             ),
             ("https://api.northflank.com/?x=1", "query"),
-            ("https:// api.northflank.com", "whitespace"),
-            ("https://", "no valid host"),
+            ("https:// api.northflank.com", "not a usable URL"),
+            ("https://", "not a usable URL"),
         ];
         for (text, want) in bad {
             let e = Base::parse(text, "NORTHFLANK_API_URL").unwrap_err();
