@@ -369,11 +369,11 @@ fn server_errors_after_the_retries_fail_the_sync() {
 #[test]
 fn slow_answers_time_out_and_are_retried() {
     let mut fx = fixture(vec![credential(1, "t")]);
-    fx["faults"] = json!({LIST: [{"delay": 1.5}]});
+    fx["faults"] = json!({LIST: [{"delay": 3}]});
     let Some(server) = FakeApi::start("slow_answers_time_out", &fx) else {
         return;
     };
-    let api = client_with(&server, TOKEN, Duration::from_millis(400));
+    let api = client_with(&server, TOKEN, Duration::from_millis(800));
     let f = fetch(&api, &Scope::Account, &HashMap::new());
     assert_eq!(
         ids(&f, fetched),
@@ -382,12 +382,12 @@ fn slow_answers_time_out_and_are_retried() {
     );
     assert_eq!(f.requests.list, 2);
 
-    let slow = json!({"delay": 1.5});
+    let slow = json!({"delay": 3});
     fx["faults"] = json!({"/v1/integrations/registries/cred-1": [slow, slow, slow]});
     let Some(server) = FakeApi::start("slow_answers_time_out", &fx) else {
         return;
     };
-    let api = client_with(&server, TOKEN, Duration::from_millis(400));
+    let api = client_with(&server, TOKEN, Duration::from_millis(800));
     let f = fetch(&api, &Scope::Account, &HashMap::new());
     let e = f.stopped.as_ref().expect("stopped after the retries");
     assert_eq!(e.exit_code(), 3);
@@ -524,4 +524,27 @@ fn an_answer_that_is_not_the_api_is_an_error() {
         "{e}"
     );
     assert_eq!(server.total(), 2, "the redirect is not followed");
+}
+
+#[test]
+fn a_first_sync_larger_than_the_rate_limit_finishes_on_the_next_run() {
+    let mut fx = fixture((0..8).map(|n| credential(n, "t")).collect());
+    fx["rate_limit"] = json!({"limit": 5, "window": 2});
+    let Some(server) = FakeApi::start("finishes_on_the_next_run", &fx) else {
+        return;
+    };
+    let api = client(&server);
+    let first = fetch(&api, &Scope::Account, &HashMap::new());
+    assert_eq!((first.requests.list, first.requests.get), (1, 4));
+    assert_eq!(first.stopped.as_ref().map(SyncError::exit_code), Some(4));
+    // What the first run saved is not fetched again; the rest is.
+    std::thread::sleep(Duration::from_millis(2100));
+    let second = fetch(&api, &Scope::Account, &known_after(&first));
+    assert!(second.stopped.is_none(), "{:?}", second.stopped);
+    assert_eq!((second.requests.list, second.requests.get), (1, 4));
+    assert_eq!(
+        ids(&second, fetched),
+        ["cred-4", "cred-5", "cred-6", "cred-7"]
+    );
+    assert_eq!(server.total(), 10, "no 429 on the way");
 }

@@ -184,12 +184,12 @@ pub fn fetch_with(
             Listed::Ok(r) => r,
         };
         let (id, name) = (r.id.clone(), r.name.clone());
-        if stopped.is_some() {
-            entries.push(Entry::NotFetched { id, name });
-            continue;
-        }
         if unchanged(&r) {
             entries.push(Entry::Unchanged { id, name });
+            continue;
+        }
+        if stopped.is_some() {
+            entries.push(Entry::NotFetched { id, name });
             continue;
         }
         let entry = match s.get(&r) {

@@ -14,8 +14,9 @@
 //!   for `--dry-run`, `--json` and the store transaction that applies it.
 //!
 //! The store never sees this module's HTTP types and this module never sees the store: the
-//! `sync` command calls [`api::fetch`], then [`plan::plan`], then applies the plan's steps in
-//! one store transaction.
+//! `sync` command calls [`api::fetch`] (outside the store's lock: it is the slow part), then,
+//! inside one store transaction, [`plan::plan`] against the credentials as they are under the
+//! lock, and applies the plan's steps.
 
 pub mod api;
 pub mod error;
@@ -48,7 +49,7 @@ impl Scope {
             Some(t) if crate::policy::valid_project_id(t) => Ok(Scope::Team(t.to_string())),
             Some(t) => Err(SyncError::Config(format!(
                 "invalid team id {:?}: a Northflank id has only letters, digits and hyphens \
-                 (see the team's settings page or `northflank get team`)",
+                 (give the team's id, not its display name)",
                 error::one_line(t, 60)
             ))),
         }
@@ -67,7 +68,7 @@ impl Scope {
         origin.team.as_deref() == self.team()
     }
 
-    /// For messages: `the account` or `team ID`.
+    /// For messages: `the token's account` or `team ID`.
     pub fn describe(&self) -> String {
         match self {
             Scope::Account => "the token's account".to_string(),

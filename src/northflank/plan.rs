@@ -374,7 +374,7 @@ pub fn plan<'a>(fetched: &'a Fetched, local: &[Local<'a>]) -> Plan<'a> {
     let mut kept: HashSet<&str> = HashSet::new();
     for entry in order {
         let id = entry.id();
-        if !seen.insert(id) {
+        if !id.is_empty() && !seen.insert(id) {
             steps.push(Step::Skip {
                 id: id.to_string(),
                 name: entry.name().to_string(),
