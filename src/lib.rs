@@ -29,6 +29,7 @@
 
 pub mod cli;
 pub mod credential;
+pub mod ecr;
 pub mod error;
 pub mod fsutil;
 pub mod host;
