@@ -52,6 +52,43 @@ impl Kind {
     }
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show the changes as a diff, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Remove this helper's entries (only those whose value is "northflank").
+    #[arg(long, conflicts_with_all = ["force", "registries"])]
+    remove: bool,
+    /// Take over hosts that another credential helper handles.
+    #[arg(long)]
+    force: bool,
+    /// Also wire this registry (repeat for several), saved or not.
+    #[arg(long = "registry", value_name = "HOST[:PORT]")]
+    registries: Vec<String>,
+}
+
+/// The `configure` command.
+pub fn command(store: &Store, a: Args) -> anyhow::Result<()> {
+    let extra = a
+        .registries
+        .iter()
+        .map(|r| host::normalize(r).map_err(|e| anyhow::anyhow!("invalid --registry {r:?}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = Options {
+        dry_run: a.dry_run,
+        remove: a.remove,
+        force: a.force,
+        extra,
+    };
+    let outcome = run(store, &opts)?;
+    super::output::lines(&outcome.lines)?;
+    for w in &outcome.warnings {
+        super::output::note(&format!("warning: {w}"));
+    }
+    Ok(())
+}
+
 /// A config file to wire.
 #[derive(Debug, Clone)]
 pub struct Target {

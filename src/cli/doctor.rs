@@ -42,6 +42,35 @@ fn problem(status: Status, text: impl Into<String>, fix: impl Into<String>) -> C
     }
 }
 
+/// The `doctor` command: every check on its own line, with its fix; fails if any failed.
+pub fn command(store: &Store) -> anyhow::Result<()> {
+    let checks = run(store);
+    let mut failed = 0;
+    let mut lines = Vec::new();
+    for c in &checks {
+        let tag = match c.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => {
+                failed += 1;
+                "FAIL"
+            }
+        };
+        lines.push(match &c.fix {
+            Some(fix) => format!("{tag}  {} — fix: {fix}", c.text),
+            None => format!("{tag}  {}", c.text),
+        });
+    }
+    if failed == 0 {
+        lines.push("everything looks right".to_string());
+    }
+    super::output::lines(&lines)?;
+    if failed > 0 {
+        anyhow::bail!("doctor found {failed} problem(s): apply the fixes above");
+    }
+    Ok(())
+}
+
 /// Runs every check.
 pub fn run(store: &Store) -> Vec<Check> {
     let mut checks = vec![binary()];
@@ -291,20 +320,19 @@ fn configs(store: &Store) -> Vec<Check> {
 }
 
 fn project(store: &Store) -> Vec<Check> {
-    let raw = std::env::var_os(policy::PROJECT_ENV);
-    let project = policy::project_from_env(raw.as_deref());
+    let current = policy::Project::current();
+    let project = current.id();
     let mut checks = Vec::new();
-    match (&raw, &project) {
-        (_, Some(p)) => checks.push(ok(format!(
+    match &current {
+        policy::Project::Id(p) => checks.push(ok(format!(
             "current project: {p} ({})",
             policy::PROJECT_ENV
         ))),
-        (Some(v), None) if !v.is_empty() => checks.push(problem(
+        policy::Project::Invalid(v) => checks.push(problem(
             Status::Fail,
             format!(
-                "{}={:?} is not a project id, so every restricted credential is hidden",
+                "{}={v:?} is not a project id, so every restricted credential is hidden",
                 policy::PROJECT_ENV,
-                v.to_string_lossy()
             ),
             format!(
                 "export {}=<project id> (letters, digits, hyphens)",
@@ -322,12 +350,12 @@ fn project(store: &Store) -> Vec<Check> {
     let mut seen = Vec::new();
     let mut hidden = 0;
     for (key, creds) in &all {
-        if let Some(c) = policy::select(creds, |c| &c.restrictions, project.as_deref()) {
+        if let Some(c) = policy::select(creds, |c| &c.restrictions, project) {
             seen.push(format!("{key} ({})", c.name));
         }
         hidden += creds
             .iter()
-            .filter(|c| !c.restrictions.visible_to(project.as_deref()))
+            .filter(|c| !c.restrictions.visible_to(project))
             .count();
     }
     let mut text = if seen.is_empty() {
