@@ -8,10 +8,9 @@
 //! tests never touch the process's own.
 
 use std::ffi::OsString;
-use std::net::IpAddr;
 
 use super::Registry;
-use crate::host;
+use crate::{host, http};
 
 /// The service-specific variable, read first.
 pub const ENV_ECR: &str = "AWS_ENDPOINT_URL_ECR";
@@ -41,50 +40,41 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses an endpoint URL: `https://host[:port][/path]`, or `http://` for a loopback
-    /// host (127.0.0.0/8, `::1`, `localhost`). No user name, query or fragment.
+    /// host (127.0.0.0/8, `::1`, `localhost`; [`http::is_loopback_host`]). No user name, query
+    /// or fragment. Parsing is the transport's own ([`http::Url`]), so what is signed is what
+    /// is sent.
     pub fn parse(url: &str, source: Source) -> Result<Endpoint, EndpointError> {
         let invalid = |reason: &str| EndpointError::Invalid {
             from: source,
             url: host::redacted(url),
             reason: reason.to_string(),
         };
-        let lower = url.to_ascii_lowercase();
-        let (scheme, rest) = if lower.starts_with("https://") {
-            ("https", &url[8..])
-        } else if lower.starts_with("http://") {
-            ("http", &url[7..])
-        } else {
-            return Err(invalid("it does not start with https://"));
-        };
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if path.contains(['?', '#']) {
+        if url.contains(['?', '#']) {
             return Err(invalid("it has a query or fragment"));
         }
-        if !path.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("its path has spaces or non-ASCII characters"));
+        if !url.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid("it has spaces or non-ASCII characters"));
         }
-        let key = host::normalize(authority).map_err(|e| invalid(&e.to_string()))?;
-        if authority.is_empty() || key.is_docker_hub() {
-            return Err(invalid("it names no host"));
-        }
-        let authority = authority.trim_end_matches('.').to_ascii_lowercase();
-        let default_port = if scheme == "https" { ":443" } else { ":80" };
-        let authority = authority
-            .strip_suffix(default_port)
-            .unwrap_or(&authority)
-            .to_string();
-        if scheme == "http" && !is_loopback(&authority) {
+        let parsed = http::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+        // `http::Url` reads an out-of-range port (`:99999`) as no port, i.e. the default one;
+        // the registry-host rules catch that, and any other malformed authority.
+        let written = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let written = written.split('/').next().unwrap_or_default();
+        host::normalize(written).map_err(|e| invalid(&e.to_string()))?;
+        if parsed.scheme() == "http" && !http::is_loopback_host(parsed.host()) {
             return Err(EndpointError::PlainHttp {
                 from: source,
                 url: host::redacted(url),
             });
         }
-        let path = if path.is_empty() { "/" } else { path }.to_string();
+        let origin = parsed.origin();
+        let authority = origin
+            .split_once("://")
+            .map_or(origin.as_str(), |(_, a)| a)
+            .to_string();
+        let path = parsed.path_and_query().to_string();
         Ok(Endpoint {
-            url: format!("{scheme}://{authority}{path}"),
+            url: format!("{origin}{path}"),
             authority,
             path,
             source,
@@ -158,15 +148,6 @@ pub fn endpoint(
         }
     }
     Endpoint::parse(&format!("https://{}", reg.api_host()), Source::Region)
-}
-
-/// `127.0.0.0/8`, `[::1]` or `localhost`, with or without a port.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

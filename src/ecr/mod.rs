@@ -15,9 +15,11 @@
 //! belong to the store and the `get` path, which call into this module.
 
 mod endpoint;
+mod exchange;
 pub mod sigv4;
 
 pub use endpoint::{Endpoint, EndpointError, Source, endpoint, process_env};
+pub use exchange::{ExchangeError, Refusal, Rejection, TIMEOUT, Token, USERNAME, exchange};
 
 use crate::host::Key;
 
@@ -52,6 +54,17 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The registry's host name, as messages show it.
+    pub fn host(&self) -> String {
+        let fips = if self.fips { "-fips" } else { "" };
+        format!(
+            "{}.dkr.ecr{fips}.{}.{}",
+            self.account,
+            self.region,
+            self.partition.dns_suffix()
+        )
+    }
+
     /// The public API host for this registry: `api.ecr.REGION.amazonaws.com[.cn]`, or for
     /// a FIPS registry `ecr-fips.REGION.amazonaws.com` (the host the AWS SDKs pick when told
     /// to use FIPS endpoints, as amazon-ecr-credential-helper does for these registries).
