@@ -360,6 +360,18 @@ fn a_slow_endpoint_is_an_error_within_the_timeout() {
 }
 
 #[test]
+fn a_dropped_connection_is_retried_then_reported() {
+    let Some(fake) = FakeEcr::start("close", &json!({"mode": "close"})) else {
+        return;
+    };
+    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("closed");
+    let text = check_message(&err);
+    assert!(matches!(err, ExchangeError::Unreachable { .. }), "{err:?}");
+    assert!(err.is_transient(), "{text}");
+    assert_eq!(fake.stats().outcomes, ["close"; 3]);
+}
+
+#[test]
 fn an_unreachable_endpoint_is_an_error() {
     let port = servers::free_port();
     let url = format!("http://127.0.0.1:{port}");

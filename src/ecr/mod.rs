@@ -195,6 +195,19 @@ mod tests {
     }
 
     #[test]
+    fn host_names_the_registry_it_came_from() {
+        for h in [
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn",
+            "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+        ] {
+            let r = reg(h).expect(h);
+            assert_eq!(r.host(), h);
+            assert_eq!(reg(&r.host()), Some(r));
+        }
+    }
+
+    #[test]
     fn a_port_is_kept_out_of_the_region() {
         let r = reg("123456789012.dkr.ecr.us-east-1.amazonaws.com:5000").expect("ECR");
         assert_eq!(r.region, "us-east-1");
