@@ -3,7 +3,6 @@
 //! and what does the current project see. Every failed check carries its fix.
 
 use std::fs;
-use std::path::Path;
 
 use crate::cli::configure::{self, HELPER};
 use crate::credential::Backend;
@@ -122,19 +121,6 @@ fn binary() -> Check {
     )
 }
 
-/// Group/other permission bits on a store path: the store must be 0700/0600.
-#[cfg(unix)]
-fn too_open(p: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(p).ok()?.permissions().mode() & 0o777;
-    (mode & 0o077 != 0).then_some(mode)
-}
-
-#[cfg(not(unix))]
-fn too_open(_p: &Path) -> Option<u32> {
-    None
-}
-
 fn store_health(store: &Store) -> Vec<Check> {
     let dir = store.dir();
     let mut checks = Vec::new();
@@ -181,33 +167,19 @@ fn store_health(store: &Store) -> Vec<Check> {
         ))),
         Err(e) => checks.push(problem(Status::Fail, e.to_string(), "see the message")),
     }
-    for sub in [dir.to_path_buf(), dir.join("registries")] {
-        if let Some(mode) = too_open(&sub) {
-            checks.push(problem(
-                Status::Fail,
-                format!(
-                    "{} has mode {mode:03o}: other users may read it",
-                    sub.display()
-                ),
-                format!("chmod 700 '{}'", sub.display()),
-            ));
-        }
+    // Owner and mode, as the store itself enforces them (it refuses what is listed here).
+    for (path, why) in store.privacy_problems() {
+        checks.push(problem(
+            Status::Fail,
+            format!("{} {why}, so the store is refused", path.display()),
+            why.fix(&path).unwrap_or_else(|| "move it away".into()),
+        ));
     }
     match store.check_files() {
         Ok(files) => {
             let mut count = 0;
             let mut bad = 0;
-            for (path, read) in files {
-                if let Some(mode) = too_open(&path) {
-                    checks.push(problem(
-                        Status::Fail,
-                        format!(
-                            "{} has mode {mode:03o}: other users may read it",
-                            path.display()
-                        ),
-                        format!("chmod 600 '{}'", path.display()),
-                    ));
-                }
+            for (_, read) in files {
                 match read {
                     Ok(n) => count += n,
                     Err(e) => {
