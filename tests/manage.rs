@@ -576,6 +576,45 @@ fn every_command_has_help() {
     }
 }
 
+#[test]
+fn completions_and_the_man_page_come_from_the_command_definitions() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.ok(&["completions", shell], None);
+        let script = out.stdout();
+        for cmd in ["add", "import-docker-config", "kubelet-config", "migrate"] {
+            assert!(script.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+        assert!(
+            script.contains("dockerhub") && script.contains("northflank"),
+            "{shell}: provider values"
+        );
+    }
+    // The bash script is valid bash.
+    let script = env.ok(&["completions", "bash"], None).stdout();
+    let path = env.path("completion.bash");
+    fs::write(&path, script).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bash -n rejects the completion script");
+    let page = env.ok(&["manpage"], None).stdout();
+    assert!(
+        page.contains(".TH docker-credential-northflank 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("import\\-docker\\-config") || page.contains("import-docker-config"),
+        "{page}"
+    );
+    assert!(
+        page.contains("credentials.Serve"),
+        "the page explains the protocol verbs"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // import-docker-config
 
