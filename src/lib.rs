@@ -32,6 +32,7 @@ pub mod credential;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod jsonfmt;
 pub mod kube;
 pub mod policy;
 pub mod protocol;

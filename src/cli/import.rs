@@ -254,7 +254,7 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
         ));
     }
     if let Some(Value::Object(helpers)) = top.get("credHelpers") {
-        for (host, helper) in helpers {
+        for (host, helper) in sorted(helpers) {
             let helper = helper.as_str().unwrap_or("?");
             parsed.skipped.push((
                 host.clone(),
@@ -279,7 +279,7 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
     // Several spellings of one registry: the one written as the canonical key (the key docker
     // itself uses, e.g. `https://index.docker.io/v1/`) wins, else the first.
     let mut seen: BTreeMap<Key, (String, usize)> = BTreeMap::new();
-    for (written, entry) in auths {
+    for (written, entry) in sorted(auths) {
         match parse_entry(written, entry) {
             Ok(Some(found)) => {
                 if let Some((first, at)) = seen.get(&found.key).cloned() {
@@ -308,6 +308,14 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
         }
     }
     Ok(parsed)
+}
+
+/// An object's members sorted by key: entries are reported, and spellings of one registry
+/// chosen between, in the same order whatever order the file lists them in.
+fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut members: Vec<_> = map.iter().collect();
+    members.sort_unstable_by_key(|(k, _)| *k);
+    members
 }
 
 /// One `auths` entry: `identitytoken` wins (as docker uses it), then `auth`, then

@@ -11,7 +11,6 @@
 pub mod configure;
 pub mod doctor;
 pub mod import;
-mod jsonedit;
 pub mod keyfile;
 pub mod migrate;
 pub mod secret_input;
