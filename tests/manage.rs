@@ -954,6 +954,26 @@ fn configure_writes_through_a_symlink() {
             .unwrap()
             .contains("ghcr.io")
     );
+    // A dangling link: its target is created, as docker does, and the link stays.
+    fs::remove_file(env.docker_config()).unwrap();
+    std::os::unix::fs::symlink("../dotfiles/new.json", env.docker_config()).unwrap();
+    env.ok(&["configure"], None);
+    assert!(
+        fs::symlink_metadata(env.docker_config())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(env.path("dotfiles/new.json"))
+            .unwrap()
+            .contains("ghcr.io")
+    );
+    assert_eq!(
+        mode(&env.path("dotfiles")),
+        0o700,
+        "a new folder is private"
+    );
 }
 
 /// Runs `cmd` (with `stdin`), failing the test instead of hanging if it has not ended

@@ -33,7 +33,7 @@ use crate::fsutil::{self, Follow, Keep};
 use crate::jsonfmt;
 
 /// The top-level key this command edits.
-pub const SECTION: &str = "credHelpers";
+pub(super) const SECTION: &str = "credHelpers";
 
 /// Largest config file read. Docker's and podman's hold a few entries; a bigger "config"
 /// is something else (or `/dev/zero` behind a link, which [`fsutil::read_bounded`] refuses
@@ -41,7 +41,7 @@ pub const SECTION: &str = "credHelpers";
 const MAX_CONFIG: u64 = 4 * 1024 * 1024;
 
 /// One member of a JSON object: key and value.
-pub type Member = (String, Value);
+pub(super) type Member = (String, Value);
 
 /// A config file as read.
 #[derive(Debug, Clone)]
@@ -50,20 +50,20 @@ pub struct ConfigFile {
     /// that are not strings show as `?`.
     pub helpers: BTreeMap<String, String>,
     /// `credHelpers` as written, in order, duplicates included.
-    pub members: Vec<Member>,
+    pub(super) members: Vec<Member>,
     /// The whole document, every key in the file's order.
-    pub doc: Map<String, Value>,
+    pub(super) doc: Map<String, Value>,
     /// The file's own line endings and final newline, kept when it is written back.
-    pub ends: LineEnds,
+    pub(super) ends: LineEnds,
     /// The text as read, to tell whether rendering it changes its layout.
-    pub text: String,
+    pub(super) text: String,
     /// Mode and owner to give the new file.
-    pub meta: Option<Metadata>,
+    pub(super) meta: Option<Metadata>,
 }
 
 impl ConfigFile {
     /// An empty document, for a file that does not exist yet (laid out as docker creates one).
-    pub fn empty() -> ConfigFile {
+    pub(super) fn empty() -> ConfigFile {
         ConfigFile {
             helpers: BTreeMap::new(),
             members: Vec::new(),
@@ -76,21 +76,21 @@ impl ConfigFile {
 
     /// Whether writing `doc` back would change more than the members we edit: another
     /// indentation, escapes, duplicates, line layout. Shown in `--dry-run`.
-    pub fn is_relaid(&self) -> bool {
+    pub(super) fn is_relaid(&self) -> bool {
         !self.text.is_empty() && render(&self.doc, self.ends) != self.text
     }
 }
 
 /// How a file ends its lines, and whether its last line has an end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineEnds {
-    pub crlf: bool,
-    pub final_newline: bool,
+pub(super) struct LineEnds {
+    pub(super) crlf: bool,
+    pub(super) final_newline: bool,
 }
 
 impl LineEnds {
     /// What `docker login` writes: LF, no newline after the closing brace.
-    pub const DOCKER: LineEnds = LineEnds {
+    pub(super) const DOCKER: LineEnds = LineEnds {
         crlf: false,
         final_newline: false,
     };
@@ -221,7 +221,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Members<T> {
 
 /// `doc` as docker writes a config file (Go's `json.MarshalIndent(cfg, "", "\t")`), with the
 /// file's own line ends.
-pub fn render(doc: &Map<String, Value>, ends: LineEnds) -> String {
+pub(super) fn render(doc: &Map<String, Value>, ends: LineEnds) -> String {
     let mut text = jsonfmt::to_string(doc, jsonfmt::Layout::Indented("\t"), jsonfmt::go_html);
     if ends.final_newline {
         text.push('\n');
@@ -236,7 +236,7 @@ pub fn render(doc: &Map<String, Value>, ends: LineEnds) -> String {
 /// Replaces the file at `path` with `text`: atomically, through a symlink to its target (a
 /// dotfiles link stays a link, as docker keeps it), with the old file's mode and owner, or
 /// 0600 and a 0700 folder for a new one, as docker creates them.
-pub fn write(path: &Path, text: &str, old: Option<&Metadata>) -> io::Result<()> {
+pub(super) fn write(path: &Path, text: &str, old: Option<&Metadata>) -> io::Result<()> {
     let target = resolve_link(path)?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()

@@ -264,26 +264,7 @@ fn plan(
             }
         }
     }
-    let after = changed.then(|| {
-        for (key, value) in &helpers {
-            let times = current.members.iter().filter(|(k, _)| k == key).count();
-            if times > 1 {
-                notes.push(format!(
-                    "  note: {key} was listed {times} times; written once, with the value docker and podman use ({value})"
-                ));
-            }
-        }
-        let mut doc = current.doc.clone();
-        if helpers.is_empty() {
-            // Nothing left: no `"credHelpers": {}` behind (docker omits an empty one too).
-            doc.shift_remove(SECTION);
-        } else if let Some(slot) = doc.get_mut(SECTION) {
-            *slot = Value::Object(helpers);
-        } else {
-            doc.insert(SECTION.to_string(), Value::Object(helpers));
-        }
-        doc
-    });
+    let after = changed.then(|| with_helpers(current, helpers, &mut notes));
     Ok(Plan {
         target,
         file,
@@ -291,6 +272,33 @@ fn plan(
         notes,
     })
 }
+/// `current`'s document with `helpers` as its `credHelpers`, noting keys that were listed more
+/// than once and are now written once.
+fn with_helpers(
+    current: &ConfigFile,
+    helpers: Map<String, Value>,
+    notes: &mut Vec<String>,
+) -> Map<String, Value> {
+    for (key, value) in &helpers {
+        let times = current.members.iter().filter(|(k, _)| k == key).count();
+        if times > 1 {
+            notes.push(format!(
+                "  note: {key} was listed {times} times; written once, with the value docker and podman use ({value})"
+            ));
+        }
+    }
+    let mut doc = current.doc.clone();
+    if helpers.is_empty() {
+        // Nothing left: no `"credHelpers": {}` behind (docker omits an empty one too).
+        doc.shift_remove(SECTION);
+    } else if let Some(slot) = doc.get_mut(SECTION) {
+        *slot = Value::Object(helpers);
+    } else {
+        doc.insert(SECTION.to_string(), Value::Object(helpers));
+    }
+    doc
+}
+
 /// Whether docker's config sends `key` to this helper (for hints after `add`).
 pub fn docker_wired(key: &Key) -> bool {
     targets()
