@@ -976,6 +976,74 @@ fn configure_writes_through_a_symlink() {
     );
 }
 
+/// Whether the docker CLI is on PATH. Missing under `CI=true`: the test fails. Elsewhere: a
+/// loud SKIPPED line, and the caller returns.
+fn have_docker(test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("docker").is_file()));
+    if !found {
+        let msg = format!("{test}: needs the docker CLI on PATH");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}; CI=true, so this is a failure");
+        }
+        // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+    }
+    found
+}
+
+/// The claim of `configure`'s layout, checked against docker itself: the file `configure`
+/// writes is byte for byte the file docker writes when it saves the same content. Docker is
+/// made to save by switching contexts (its CLI rewrites config.json then; no daemon needed).
+#[test]
+fn configure_writes_config_json_byte_for_byte_as_docker_saves_it() {
+    if !have_docker("configure_writes_config_json_byte_for_byte_as_docker_saves_it") {
+        return;
+    }
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    env.add("Hub", &["--provider", "dockerhub", "--username", "u"], "pw");
+    fs::create_dir_all(env.path("docker")).unwrap();
+    // Members in docker's own field order (credHelpers comes after these), so that only
+    // layout and escaping can differ.
+    fs::write(
+        env.docker_config(),
+        r#"{"auths":{"a.io":{"auth":"dTpw"},"b.io":{}},"HttpHeaders":{"X-A":"1"},"psFormat":"<x & y>\u2028\u0001é\"\\/","detachKeys":"ctrl-x"}"#,
+    )
+    .unwrap();
+    env.ok(&["configure"], None);
+    let ours = fs::read_to_string(env.docker_config()).unwrap();
+    assert!(ours.contains("\"credHelpers\": {"), "{ours}");
+
+    // The same content, compact, saved again by docker.
+    let value: serde_json::Value = serde_json::from_str(&ours).unwrap();
+    fs::write(env.docker_config(), serde_json::to_string(&value).unwrap()).unwrap();
+    for args in [
+        &[
+            "context",
+            "create",
+            "nf-layout",
+            "--docker",
+            "host=unix:///nonexistent.sock",
+        ][..],
+        &["context", "use", "nf-layout"],
+        &["context", "use", "default"],
+    ] {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", env.path("docker"))
+            .env("HOME", env.path("home"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+    }
+    assert_eq!(fs::read_to_string(env.docker_config()).unwrap(), ours);
+}
+
 /// Runs `cmd` (with `stdin`), failing the test instead of hanging if it has not ended
 /// within 20 s: the point of the tests that use it is that nothing waits on a FIFO.
 #[cfg(unix)]
