@@ -1173,6 +1173,36 @@ fn configure_keeps_a_crlf_file_crlf() {
     assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
 }
 
+/// The diff keeps the file's tabs but escapes what a terminal would act on, wherever it
+/// comes from in the file.
+#[test]
+fn configure_dry_run_keeps_tabs_and_escapes_terminal_controls() {
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    fs::create_dir_all(env.path("docker")).unwrap();
+    fs::write(
+        env.docker_config(),
+        "{\"credHelpers\": {\"gcr.io\": \"x\u{202e}y\u{85}\"}}",
+    )
+    .unwrap();
+    let out = env.ok(&["configure", "--dry-run"], None);
+    let all = out.all();
+    assert!(
+        !all.contains('\u{202e}') && !all.contains('\u{85}'),
+        "{all:?}"
+    );
+    assert!(
+        out.stdout()
+            .contains("+\t\t\"gcr.io\": \"x\\u{202e}y\\u{85}\",\n+\t\t\"ghcr.io\": \"northflank\""),
+        "{}",
+        out.stdout()
+    );
+}
+
 /// Docker (Go) and podman take the last value of a key listed twice. `--remove` takes away
 /// only members that are ours: another helper's member stays, and answers from then on.
 #[test]

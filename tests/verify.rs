@@ -5,7 +5,7 @@
 //! Outside programs: `docker-registry`, `openssl`, `htpasswd`. When one is missing the test
 //! fails under `CI=true` and otherwise prints `SKIPPED: …` to stderr and returns.
 
-#![cfg(feature = "verify")]
+#![cfg(feature = "network")]
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

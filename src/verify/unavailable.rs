@@ -39,7 +39,7 @@ impl fmt::Display for Accepted {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error(
-        "this build of docker-credential-northflank has no registry verification (built without the `verify` feature): use a default build"
+        "this build of docker-credential-northflank has no registry verification (built without the `network` feature): use a default build"
     )]
     Unavailable,
 }

@@ -54,6 +54,57 @@ impl Kind {
     }
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show the changes as a diff, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Remove this helper's entries (only those whose value is "northflank").
+    #[arg(long, conflicts_with_all = ["force", "registries"])]
+    remove: bool,
+    /// Take over hosts that another credential helper handles.
+    #[arg(long)]
+    force: bool,
+    /// Also wire this registry (repeat for several), saved or not.
+    #[arg(long = "registry", value_name = "HOST[:PORT]")]
+    registries: Vec<String>,
+}
+
+/// The `configure` command.
+pub fn command(store: &Store, a: Args) -> anyhow::Result<()> {
+    let extra = a
+        .registries
+        .iter()
+        .map(|r| host::normalize(r).map_err(|e| anyhow::anyhow!("invalid --registry {r:?}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = Options {
+        dry_run: a.dry_run,
+        remove: a.remove,
+        force: a.force,
+        extra,
+    };
+    let outcome = run(store, &opts)?;
+    let text: String = outcome
+        .lines
+        .iter()
+        .map(|line| format!("{}\n", with_tabs(line)))
+        .collect();
+    super::output::raw(text.as_bytes())?;
+    for w in &outcome.warnings {
+        super::output::note(&format!("warning: {w}"));
+    }
+    Ok(())
+}
+
+/// `line` made safe for a terminal ([`printable`](super::output::printable)), its tabs kept:
+/// the `--dry-run` diff shows the file's tab indentation, and a tab cannot move text around.
+fn with_tabs(line: &str) -> String {
+    line.split('\t')
+        .map(super::output::printable)
+        .collect::<Vec<_>>()
+        .join("\t")
+}
+
 /// A config file to wire.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -181,8 +232,8 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
             );
         }
         if opts.dry_run {
-            out.lines
-                .push(diff::diff(&path, before.map(|f| &f.doc), after));
+            let diff = diff::diff(&path, before.map(|f| &f.doc), after);
+            out.lines.extend(diff.lines().map(str::to_string));
             continue;
         }
         let ends = before.map_or(LineEnds::DOCKER, |f| f.ends);
