@@ -12,7 +12,6 @@ pub mod configure;
 pub mod doctor;
 pub mod export;
 pub mod import;
-mod jsonedit;
 pub mod manage;
 pub mod migrate;
 pub mod output;
