@@ -91,9 +91,9 @@ pub fn parse_store(input: &[u8]) -> Result<Credentials, Error> {
         // in document order, so the last one wins.
         let found = map
             .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-            .last();
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
         match found {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
