@@ -310,7 +310,6 @@ mod tests {
                 failures.push(format!("{input:?}: want {want:?}, got {got:?}"));
             }
         }
-        assert!(CASES.len() >= 40);
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 

@@ -2,6 +2,9 @@
 //! files. Every path the binary could touch (store, docker config, containers auth file, home)
 //! points into a fresh temp dir per test.
 
+mod common;
+use common::get_answer;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -107,7 +110,7 @@ impl Env {
     fn assert_serves(&self, server: &str, project: Option<&str>, user: &str, secret: &str) {
         assert_eq!(
             self.get(server, project),
-            get_line(server, user, secret),
+            get_answer(server, user, secret),
             "get {server}"
         );
     }
@@ -132,23 +135,6 @@ impl Out {
     fn all(&self) -> String {
         format!("{}{}", self.stdout(), self.stderr())
     }
-}
-
-/// The `get` answer, with Go's escaping of `<`, `>` and `&`.
-fn get_line(server: &str, user: &str, secret: &str) -> String {
-    let go = |s: &str| {
-        serde_json::to_string(s)
-            .unwrap()
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026")
-    };
-    format!(
-        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
-        go(server),
-        go(user),
-        go(secret)
-    )
 }
 
 fn keyfile_text(extra: &str) -> String {

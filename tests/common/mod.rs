@@ -250,17 +250,22 @@ impl Wire {
     }
 }
 
-/// What `get` answers for a credential: Go's encoding of the three fields.
+/// What `get` answers for a credential: `{"ServerURL":…,"Username":…,"Secret":…}` and a
+/// newline, escaped as Go's encoder escapes (built here independently of the code under test).
 pub fn get_answer(server: &str, user: &str, secret: &str) -> String {
-    let mut out = String::from("{\"ServerURL\":");
-    for (i, s) in [server, user, secret].iter().enumerate() {
-        if i == 1 {
-            out.push_str(",\"Username\":");
-        } else if i == 2 {
-            out.push_str(",\"Secret\":");
-        }
-        docker_credential_northflank::protocol::codec::push_go_string(&mut out, s);
-    }
-    out.push_str("}\n");
-    out
+    let go = |s: &str| {
+        serde_json::to_string(s)
+            .unwrap()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
+    };
+    format!(
+        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
+        go(server),
+        go(user),
+        go(secret)
+    )
 }
