@@ -38,11 +38,6 @@ pub mod policy;
 pub mod protocol;
 pub mod secret;
 pub mod store;
-#[cfg(feature = "network")]
-pub mod verify;
-// Until verify is built on crate::http (next commit), builds without `network` keep its stub.
-#[cfg(not(feature = "network"))]
-#[path = "verify/unavailable.rs"]
 pub mod verify;
 
 use std::ffi::OsString;

@@ -269,6 +269,7 @@ pub(super) fn tls_error(e: &rustls::Error) -> Error {
             C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotYetValid,
             _ => TlsProblem::Other,
         },
+        rustls::Error::InvalidMessage(_) => TlsProblem::NotTls,
         _ => TlsProblem::Other,
     };
     Error::Tls {
