@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
-    AuthUsed, Failure, Options, TlsProblem, endpoint_for, verify,
+    AuthUsed, CertsDirs, Failure, Options, TlsProblem, endpoint_for, verify,
 };
 
 const USER: &str = "alice";
@@ -122,6 +122,10 @@ basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:other.example
+[self_ca_san]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment
+subjectAltName = IP:127.0.0.1,DNS:localhost
 [ca]
 default_ca = test_ca
 [test_ca]
@@ -202,9 +206,7 @@ impl Pki {
     /// `openssl ca` is used because OpenSSL 3.0's `x509 -req` cannot set past dates.
     fn expired_cert(&self) -> (PathBuf, PathBuf) {
         self.make_csr("expired", "expired server");
-        std::fs::create_dir_all(self.path("db")).expect("mkdir db");
-        std::fs::write(self.path("db/index.txt"), "").expect("index");
-        std::fs::write(self.path("db/serial"), "1000\n").expect("serial");
+        self.init_ca_db();
         run(self
             .openssl()
             .args(words(
@@ -215,6 +217,49 @@ impl Pki {
             ))
             .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
         (self.path("expired.crt"), self.path("expired.key"))
+    }
+}
+
+impl Pki {
+    /// `openssl ca`'s database, for certificates with chosen dates.
+    fn init_ca_db(&self) {
+        std::fs::create_dir_all(self.path("db")).expect("mkdir db");
+        std::fs::write(self.path("db/index.txt"), "").expect("index");
+        std::fs::write(self.path("db/serial"), "1000\n").expect("serial");
+    }
+
+    /// The recipe of Docker's "use self-signed certificates" page, word for word but for the
+    /// names and a subject given on the command line: a self-signed certificate that is its
+    /// own CA (OpenSSL's default configuration adds `CA:TRUE`). Returns (certificate, key).
+    fn docker_recipe(&self, name: &str, san: &str) -> (PathBuf, PathBuf) {
+        run(self
+            .openssl()
+            .args(words("req -newkey rsa:4096 -nodes -sha256"))
+            .args(["-keyout", &format!("{name}.key")])
+            .args(["-addext", &format!("subjectAltName = {san}")])
+            .args(words("-x509 -days 365"))
+            .args(["-out", &format!("{name}.crt")])
+            .args(["-subj", "/CN=myregistry.domain.com"]));
+        (
+            self.path(&format!("{name}.crt")),
+            self.path(&format!("{name}.key")),
+        )
+    }
+
+    /// A self-signed CA certificate for 127.0.0.1 that expired in 2020.
+    fn expired_self_signed(&self) -> (PathBuf, PathBuf) {
+        self.make_csr("selfexp", "expired self-signed");
+        self.init_ca_db();
+        run(self
+            .openssl()
+            .args(words(
+                "ca -batch -config openssl.cnf -selfsign -keyfile selfexp.key",
+            ))
+            .args(words(
+                "-extensions self_ca_san -notext -in selfexp.csr -out selfexp.crt",
+            ))
+            .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
+        (self.path("selfexp.crt"), self.path("selfexp.key"))
     }
 }
 
@@ -1541,4 +1586,200 @@ fn identity_token_goes_through_the_refresh_grant() {
     assert_eq!(err.exit_code(), 6, "{err:?}");
     assert!(err.to_string().contains("identity token"), "{err}");
     assert_eq!(basic.requests().len(), 1, "nothing was sent to it");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13.3: trust what docker and podman trust.
+
+fn tls_problem(err: &Failure) -> TlsProblem {
+    match err {
+        Failure::Tls { problem, .. } => *problem,
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
+    if !have_programs("self_signed_certificate_from_docker_s_recipe", TOOLS) {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.docker_recipe("domain", "IP:127.0.0.1,DNS:localhost");
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let ok = verify(&reg.host(), USER, &secret(), &trusting).expect("accepted");
+    assert_eq!(ok.auth, AuthUsed::Basic);
+    // Still refused by a machine that does not trust it, and still checked for the password.
+    let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("untrusted");
+    assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+    let err = verify(&reg.host(), USER, &Secret::new("wrong"), &trusting).expect_err("wrong pw");
+    assert_eq!(err.exit_code(), 2, "{err:?}");
+    drop(reg);
+
+    // Trusted, but for another name: the name is still checked.
+    let (cert, key) = pki.docker_recipe("othername", "DNS:myregistry.domain.com");
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("name");
+    assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
+    drop(reg);
+
+    // Trusted, but expired: the dates are still checked.
+    let (cert, key) = pki.expired_self_signed();
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("expired");
+    assert_eq!(tls_problem(&err), TlsProblem::Expired);
+}
+
+#[test]
+fn containers_certs_d_folders_are_read_first_found() {
+    let Some((pki, reg)) = good_registry("containers_certs_d_folders_are_read_first_found") else {
+        return;
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    let user = dirs.path().join("user-certs.d");
+    let host_dir = user.join(reg.host());
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::copy(pki.path("ca.crt"), host_dir.join("registry-ca.crt")).unwrap();
+    let with_dirs = |containers: Vec<PathBuf>| Options {
+        certs_dirs: CertsDirs {
+            docker: vec![],
+            containers,
+        },
+        ..opts()
+    };
+    let ok = verify(
+        &reg.host(),
+        USER,
+        &secret(),
+        &with_dirs(vec![user.clone(), dirs.path().join("etc")]),
+    )
+    .expect("trusted through the user's certs.d");
+    assert_eq!(ok.auth, AuthUsed::Basic);
+    // containers uses the first folder that exists: an empty one before it hides it.
+    let empty = dirs.path().join("empty");
+    std::fs::create_dir_all(empty.join(reg.host())).unwrap();
+    let err =
+        verify(&reg.host(), USER, &secret(), &with_dirs(vec![empty, user])).expect_err("hidden");
+    assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+}
+
+/// Removes a folder made under /etc/docker/certs.d when the test ends, however it ends.
+struct CertsDir(PathBuf);
+
+impl Drop for CertsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `docker login` can run here: the CLI and a daemon it can reach.
+fn have_docker(test: &str) -> bool {
+    if !have_programs(test, &["docker"]) {
+        return false;
+    }
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let msg = format!("{test}: the docker daemon does not answer (docker info)");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}; CI=true, so this is a failure");
+        }
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+    }
+    ok
+}
+
+fn docker_login(host: &str, password: &str) -> std::process::Output {
+    let config = tempfile::tempdir().unwrap();
+    // A config that already holds auths: docker then keeps the file store instead of
+    // detecting a desktop keychain helper (which needs D-Bus and X11 here).
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"auths":{"placeholder.invalid":{}}}"#,
+    )
+    .unwrap();
+    let mut child = Command::new("docker")
+        .env("DOCKER_CONFIG", config.path())
+        .args(["login", host, "--username", USER, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn docker login");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("docker login")
+}
+
+/// The certificate where docker looks, `/etc/docker/certs.d/127.0.0.1:PORT/`, made both ways
+/// (signed by a CA, and Docker's self-signed recipe): `verify` with no `--ca-cert` accepts,
+/// and so does `docker login` to the same registry. (The daemon treats 127.0.0.0/8 as an
+/// insecure registry and does not verify its certificate at all, so its login shows that the
+/// registry and credentials work for docker, not which certificates it trusts; the second
+/// half, without the folder, shows the folder is what `verify` trusted.)
+#[test]
+fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
+    let test = "docker_certs_d_is_trusted_and_agrees_with_docker_login";
+    if !have_programs(test, TOOLS) || !have_docker(test) {
+        return;
+    }
+    let root = Path::new("/etc/docker/certs.d");
+    if std::fs::create_dir_all(root).is_err() {
+        let msg = format!("{test}: cannot create {} (needs root)", root.display());
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{msg}; CI=true"
+        );
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+        return;
+    }
+    let pki = Pki::new();
+    let (signed, signed_key) = pki.server_cert("server", "leaf");
+    let (recipe, recipe_key) = pki.docker_recipe("domain", "IP:127.0.0.1,DNS:localhost");
+    for (cert, key, trusted) in [
+        (&signed, &signed_key, pki.path("ca.crt")),
+        (&recipe, &recipe_key, recipe.clone()),
+    ] {
+        let reg = Registry::start(cert, key);
+        let dir = CertsDir(root.join(reg.host()));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        std::fs::copy(&trusted, dir.0.join("ca.crt")).unwrap();
+
+        let ok = verify(&reg.host(), USER, &secret(), &opts()).expect("trusted via certs.d");
+        assert_eq!(ok.auth, AuthUsed::Basic);
+        assert_eq!(ok.endpoint, format!("https://{}/v2/", reg.host()));
+        let login = docker_login(&reg.host(), PASSWORD);
+        assert!(
+            login.status.success(),
+            "docker login disagrees: {}",
+            String::from_utf8_lossy(&login.stderr)
+        );
+        // Both refuse a wrong password.
+        let err = verify(&reg.host(), USER, &Secret::new("wrong"), &opts()).expect_err("wrong");
+        assert_eq!(err.exit_code(), 2, "{err:?}");
+        assert!(!docker_login(&reg.host(), "wrong").status.success());
+
+        drop(dir);
+        let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("folder gone");
+        assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+    }
 }
