@@ -2,8 +2,10 @@
 //! htpasswd auth over TLS with a CA made here by `openssl`, and small servers of our own for the
 //! Bearer token flow, redirects, timeouts and things that are not registries.
 //!
-//! Outside programs: `docker-registry`, `openssl`, `htpasswd`. When one is missing the test
-//! fails under `CI=true` and otherwise prints `SKIPPED: …` to stderr and returns.
+//! Outside programs: `docker-registry`, `openssl`, `htpasswd`, and `docker` (CLI and daemon) for
+//! the certs.d comparison, which also needs root to write `/etc/docker/certs.d`. When one is
+//! missing the test fails under `CI=true` and otherwise prints `SKIPPED: …` to stderr and
+//! returns.
 
 #![cfg(feature = "network")]
 
