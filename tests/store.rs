@@ -4,6 +4,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+
+/// The store format this build writes.
+const FORMAT_VERSION: u64 = docker_credential_northflank::store::FORMAT_VERSION as u64;
 use common::*;
 
 use std::collections::BTreeSet;
@@ -28,7 +31,7 @@ fn parse_all(h: &Helper) -> Vec<(String, String, String)> {
         }
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap())
             .unwrap_or_else(|err| panic!("{name} does not parse: {err}"));
-        assert_eq!(v["version"], 1, "{name}");
+        assert_eq!(v["version"], FORMAT_VERSION, "{name}");
         for c in v["credentials"].as_array().unwrap() {
             rows.push((
                 v["registry"].as_str().unwrap().to_string(),
@@ -51,12 +54,27 @@ fn directory_0700_files_0600_and_a_versioned_format() {
     assert_eq!(mode(&dir.join("store.json")), 0o600);
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("store.json")).unwrap()).unwrap();
-    assert_eq!(meta["version"], 1);
+    assert_eq!(meta["version"], FORMAT_VERSION);
     assert_eq!(meta["backend"], "file");
-    // A folder others can read is tightened on the next write.
+    // An existing folder is never chmodded: one others can only read is used as it is…
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     h.store("gcr.io", "u", "p");
-    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir), 0o755);
+    // …and one others can write is refused, with the fix, and left as it is.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let before = h.snapshot();
+    let out = h.run(
+        &["store"],
+        br#"{"ServerURL":"quay.io","Username":"u","Secret":"p"}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!("chmod 700 {}", dir.display())),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(mode(&dir), 0o775);
+    assert_eq!(h.snapshot(), before);
 }
 
 #[test]
@@ -88,14 +106,16 @@ fn a_newer_format_is_refused_not_misread() {
     let h = Helper::new();
     h.store("ghcr.io", "u", "p");
     let path = h.store_dir().join("registries/ghcr.io.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("\"version\": 1", "\"version\": 2");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("\"version\": {FORMAT_VERSION}"),
+        &format!("\"version\": {}", FORMAT_VERSION + 1),
+    );
     std::fs::write(&path, text).unwrap();
     let out = h.run(&["get"], b"ghcr.io");
     assert_eq!(out.status.code(), Some(1));
+    let newer = format!("format version {}", FORMAT_VERSION + 1);
     assert!(
-        stdout(&out).contains("format version 2") && stdout(&out).contains("upgrade"),
+        stdout(&out).contains(&newer) && stdout(&out).contains("upgrade"),
         "{}",
         stdout(&out)
     );

@@ -34,7 +34,6 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 // One module per platform. Unit tests swap in the mock, so there the platform code is
@@ -163,67 +162,32 @@ fn bounded<T: Send + 'static>(
     }
 }
 
-/// The secret of the credential `name`, saved under `account`. A missing item is an error,
-/// not "not found": the store says this credential's secret is in the keychain, so a
-/// missing item means a locked collection that hides its items, or an item deleted behind
-/// our back — either way the user has to act.
-pub fn get(account: &str, name: &str) -> Result<Secret> {
-    let owned = account.to_string();
-    match bounded(move |k| k.get(&owned)) {
-        Ok(Some(secret)) => Ok(secret),
-        Ok(None) => Err(Error::Keychain(format!(
-            "the keychain has no secret for credential {name:?} (service {SERVICE}, account {account}): \
-             unlock the keychain if it is locked, otherwise save the credential again"
-        ))),
-        Err(why) => Err(failed("read", name, &why)),
-    }
+/// The secret saved under `item`, `None` when there is no such item.
+pub fn get(item: &str) -> std::result::Result<Option<Secret>, Why> {
+    let owned = item.to_string();
+    bounded(move |k| k.get(&owned))
 }
 
-/// Saves the secret of the credential `name` under `account`.
-pub fn set(account: &str, name: &str, registry: &str, secret: &Secret) -> Result<()> {
-    let (owned, label, secret) = (
-        account.to_string(),
-        format!("{SERVICE}: {name} ({registry})"),
-        secret.clone(),
-    );
-    bounded(move |k| k.set(&owned, &label, &secret)).map_err(|why| failed("save", name, &why))
+/// Saves `secret` under `item`; `label` is what keychain tools show.
+pub fn set(item: &str, label: &str, secret: &Secret) -> std::result::Result<(), Why> {
+    let (owned, label, secret) = (item.to_string(), label.to_string(), secret.clone());
+    bounded(move |k| k.set(&owned, &label, &secret))
 }
 
-/// Deletes the secret of the credential `name`; succeeds when there is none.
-pub fn delete(account: &str, name: &str) -> Result<()> {
-    let owned = account.to_string();
-    bounded(move |k| k.delete(&owned)).map_err(|why| failed("delete", name, &why))
+/// Deletes the item; succeeds when there is none.
+pub fn delete(item: &str) -> std::result::Result<(), Why> {
+    let owned = item.to_string();
+    bounded(move |k| k.delete(&owned))
 }
 
-/// Deletes the items under [`SERVICE`] whose account no saved credential refers to: left by
-/// a writer that died between saving a secret and committing its record, or between
-/// committing a removal and deleting the secret. Call it only with the store's write lock
-/// held and `referenced` complete (every record's id, whatever its backend), so that no other
-/// writer has an item in flight. Best effort: returns how many items were deleted.
-pub fn sweep(referenced: &std::collections::HashSet<String>) -> usize {
-    let referenced = referenced.clone();
-    bounded(move |k| {
-        let Some(accounts) = k.accounts()? else {
-            return Ok(0);
-        };
-        let orphans: Vec<&String> = accounts
-            .iter()
-            .filter(|a| !referenced.contains(*a))
-            .collect();
-        Ok(orphans.iter().filter(|a| k.delete(a).is_ok()).count())
-    })
-    .unwrap_or(0)
+/// Every item saved under [`SERVICE`], or `None` where the platform cannot list them all.
+pub fn items() -> std::result::Result<Option<Vec<String>>, Why> {
+    bounded(|k| k.accounts())
 }
 
 /// Whether secrets can be saved in the keychain right now, and if not, why.
 pub fn probe() -> std::result::Result<(), Why> {
     bounded(|k| k.probe())
-}
-
-fn failed(what: &str, name: &str, why: &str) -> Error {
-    Error::Keychain(format!(
-        "cannot {what} the secret of credential {name:?} in the keychain: {why}"
-    ))
 }
 
 /// Access to the unit tests' mock keychain.
@@ -257,34 +221,30 @@ mod tests {
 
     #[test]
     fn round_trip_update_delete() {
-        let account = crate::credential::new_id();
+        let item = crate::credential::new_id();
         let secret = Secret::new("pässwörd ✓ \u{1F511}");
-        set(&account, "one", "ghcr.io", &secret).unwrap();
-        assert_eq!(get(&account, "one").unwrap(), secret);
-        set(&account, "one", "ghcr.io", &Secret::new("second")).unwrap();
-        assert_eq!(get(&account, "one").unwrap().expose(), "second");
-        delete(&account, "one").unwrap();
-        delete(&account, "one").unwrap();
-        let err = get(&account, "one").unwrap_err().to_string();
-        assert!(err.contains("no secret for credential \"one\""), "{err}");
+        set(&item, "one", &secret).unwrap();
+        assert_eq!(get(&item).unwrap(), Some(secret));
+        set(&item, "one", &Secret::new("second")).unwrap();
+        assert_eq!(get(&item).unwrap().unwrap().expose(), "second");
+        delete(&item).unwrap();
+        delete(&item).unwrap();
+        assert_eq!(get(&item).unwrap(), None);
     }
 
     #[test]
     fn platform_errors_name_the_cause_and_never_the_secret() {
-        let account = crate::credential::new_id();
-        set(&account, "two", "ghcr.io", &Secret::new("hunter2")).unwrap();
+        let item = crate::credential::new_id();
+        set(&item, "two", &Secret::new("hunter2")).unwrap();
         testing::fail_next(
-            &account,
+            &item,
             keyring_core::Error::NoStorageAccess("collection is locked".into()),
         );
-        let err = get(&account, "two").unwrap_err().to_string();
-        assert!(err.contains("locked") && err.contains("\"two\""), "{err}");
-        testing::fail_next(
-            &account,
-            keyring_core::Error::BadEncoding(b"hunter2".to_vec()),
-        );
-        let err = get(&account, "two").unwrap_err().to_string();
+        let err = get(&item).unwrap_err();
+        assert!(err.contains("locked"), "{err}");
+        testing::fail_next(&item, keyring_core::Error::BadEncoding(b"hunter2".to_vec()));
+        let err = get(&item).unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
-        assert_eq!(get(&account, "two").unwrap().expose(), "hunter2");
+        assert_eq!(get(&item).unwrap().unwrap().expose(), "hunter2");
     }
 }
