@@ -44,11 +44,6 @@ pub mod provider;
 pub mod secret;
 pub mod store;
 pub mod term;
-#[cfg(feature = "network")]
-pub mod verify;
-// Until verify is built on crate::http (next commit), builds without `network` keep its stub.
-#[cfg(not(feature = "network"))]
-#[path = "verify/unavailable.rs"]
 pub mod verify;
 
 pub use error::{Error, Result};
