@@ -36,6 +36,7 @@ pub mod error;
 pub mod fsutil;
 pub mod host;
 pub mod http;
+pub mod jsonfmt;
 pub mod kube;
 pub mod policy;
 pub mod protocol;

@@ -638,6 +638,64 @@ case_projects_docker_login_logout_scoped() {
   [[ $(jq 'length' <<<"$ls") == 0 ]] || fail "logout should remove the whole credential; ls: $ls"
 }
 
+# A logout in one project never touches the credential other projects share (SPEC §4): the
+# clients send erase two to four times per logout, and every spelling is one registry here.
+seed_shared_and_p1() {
+  nf_add e2e-shared "$R_HTTP" shared-user "$WRONG"
+  nf_add e2e-p1 "$R_HTTP" "$USER1" "$PASS1" proj-one
+}
+expect_only_p1_gone() {
+  expect_cred "$R_HTTP" shared-user "$WRONG"                       # no project: the shared one
+  NORTHFLANK_PROJECT=proj-one expect_cred "$R_HTTP" shared-user "$WRONG"  # p1 now falls back to it
+  NORTHFLANK_PROJECT=proj-two expect_cred "$R_HTTP" shared-user "$WRONG"
+  local names; names=$("$NF" ls --json </dev/null | jq -r '[.[].name] | sort | join(",")')
+  [[ $names == e2e-shared ]] || fail "only e2e-p1 should be gone; ls has: $names"
+}
+case_projects_docker_logout_credhelpers() {
+  need_helper; need_docker; need_registry R_HTTP
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  ok "docker logout in proj-one"
+  [[ $(calls_since_case | from_clients | grep -c ' argv=erase ') -ge 2 ]] || fail "docker should call erase at least twice"
+  expect_only_p1_gone
+}
+case_projects_docker_logout_credsstore() {
+  need_helper; need_docker; need_registry R_HTTP
+  jq -n '{credsStore: "northflank"}' >"$DOCKER_CONFIG/config.json"
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  ok "docker logout in proj-one (credsStore)"
+  [[ $(calls_since_case | from_clients | grep -c ' argv=erase ') -ge 3 ]] || fail "docker should call erase for each spelling"
+  expect_only_p1_gone
+  # Logging out again in proj-one: nothing of proj-one's is left, the shared one stays.
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  expect_cred "$R_HTTP" shared-user "$WRONG"
+}
+case_projects_docker_login_in_a_project_never_changes_the_shared_one() {
+  need_helper; need_docker; need_registry R_HTTP
+  nf_add e2e-shared "$R_HTTP" shared-user "$WRONG"
+  client_in "$PASS1" env NORTHFLANK_PROJECT=proj-one docker login -u "$USER1" --password-stdin "$R_HTTP"
+  ok "docker login in proj-one"
+  NORTHFLANK_PROJECT=proj-one expect_cred "$R_HTTP" "$USER1" "$PASS1"
+  expect_cred "$R_HTTP" shared-user "$WRONG"
+  NORTHFLANK_PROJECT=proj-two expect_cred "$R_HTTP" shared-user "$WRONG"
+  local made; made=$("$NF" ls --json </dev/null | jq -r '.[] | select(.name != "e2e-shared") | "\(.restricted) \(.projects | join(","))"')
+  [[ $made == "true proj-one" ]] || fail "the login should create a credential restricted to proj-one alone; got '$made'"
+  client env NORTHFLANK_PROJECT=proj-one docker pull "$R_HTTP/tiny:v1"
+  ok "docker pull in proj-one with its own login"
+  docker image rm -f "$R_HTTP/tiny:v1" >/dev/null 2>&1 || true
+}
+containers_logout_in_p1() { # containers_logout_in_p1 TOOL
+  local tool=$1 o=()
+  [[ $tool == skopeo ]] || read -ra o <<<"$(containers_opts)"
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one "$tool" "${o[@]}" logout --authfile "$AUTHFILE" "$R_HTTP"
+  no_go_crash
+  expect_only_p1_gone
+}
+case_projects_skopeo_logout_keeps_shared() { need_helper; need skopeo; need_registry R_HTTP; containers_logout_in_p1 skopeo; }
+case_projects_podman_logout_keeps_shared() { need_helper; need podman; need_registry R_HTTP; containers_logout_in_p1 podman; }
+
 # --- 4. docker CLI with the real engine ----------------------------------------------------
 docker_rmi() { docker image rm -f "$@" >/dev/null 2>&1 || true; }
 
@@ -974,6 +1032,11 @@ run_case projects-skopeo-allowed-other-none case_projects_skopeo
 run_case projects-logout-from-other-project-untouched case_projects_logout_other_project_untouched
 run_case projects-docker-pull case_projects_docker_pull
 run_case projects-docker-login-logout-scoped case_projects_docker_login_logout_scoped
+run_case projects-docker-logout-credhelpers-keeps-shared case_projects_docker_logout_credhelpers
+run_case projects-docker-logout-credsstore-keeps-shared case_projects_docker_logout_credsstore
+run_case projects-docker-login-never-changes-shared case_projects_docker_login_in_a_project_never_changes_the_shared_one
+run_case projects-skopeo-logout-keeps-shared case_projects_skopeo_logout_keeps_shared
+run_case projects-podman-logout-keeps-shared case_projects_podman_logout_keeps_shared
 # 8. the README's quick start
 run_case readme-quick-start case_readme_quick_start
 # 7. the log
