@@ -923,6 +923,53 @@ case_helper_log_masks_secrets() {
   echo "  $(grep -c ' argv=' "$HLOG") helper calls logged, no secret among them"
 }
 
+# --- 8. the README's quick start, run as written --------------------------------------------
+case_readme_quick_start() {
+  # The fenced block after the `<!-- quick-start` marker in README.md, with its placeholder
+  # registry localhost:5000 mapped to a registry of this case's own (it needs a second user,
+  # prod-bot, and a host that no client config knows yet, so `configure` has to wire it).
+  need_helper; need_docker; need docker-registry htpasswd skopeo
+  [[ -d $T/oci ]] || fail "the tiny OCI image is missing (see the image-push case)"
+  local readme=$ROOT/README.md script=$CASE_DIR/quick-start.sh port addr image
+  [[ $(grep -c '^<!-- quick-start' "$readme") == 1 ]] || fail "README.md should have exactly one <!-- quick-start --> marker"
+  awk '/^<!-- quick-start/ {m = 1; next}
+       m == 1 && /^```/ {m = 2; next}
+       m == 2 && /^```/ {exit}
+       m == 2 {print}' "$readme" >"$CASE_DIR/quick-start.md"
+  grep -q 'localhost:5000' "$CASE_DIR/quick-start.md" || fail "the quick start should use the placeholder registry localhost:5000"
+  grep -q 'docker pull' "$CASE_DIR/quick-start.md" || fail "the quick start should pull an image"
+  port=$(free_port 127.0.0.1) addr=127.0.0.1:$port image=$addr/team/app:1.0
+  sed "s/localhost:5000/$addr/g" "$CASE_DIR/quick-start.md" >"$script"
+  echo "  the quick start, as run:"; sed 's/^/    | /' "$script"
+  export TOKEN=$PASS1 PROD_TOKEN=$PASS1-prod   # (contain PASS1, so the log check covers them)
+  htpasswd -Bb "$T/htpasswd" prod-bot "$PROD_TOKEN" 2>/dev/null || fail "could not add prod-bot to the htpasswd file"
+  start_registry quickstart "$addr" "http://$addr" no || fail "registry did not start"
+  skopeo copy --quiet --dest-tls-verify=false --dest-creds "$USER1:$PASS1" "oci:$T/oci:v1" "docker://$image" ||
+    fail "could not push $image"
+  trap "docker_rmi '$image'" EXIT   # (the case runs in a subshell: this trap is its own)
+  docker_rmi "$image"
+  client bash -euo pipefail "$script"
+  ok "the README's quick start"
+  # configure wired the new registry into both client configs
+  jq -e --arg k "$addr" '.credHelpers[$k] == "northflank"' "$DOCKER_CONFIG/config.json" >/dev/null ||
+    fail "configure did not wire $addr into docker's config.json"
+  jq -e --arg k "$addr" '.credHelpers[$k] == "northflank"' "$AUTHFILE" >/dev/null ||
+    fail "configure did not wire $addr into the containers auth file"
+  # docker pulled through the helper, without a project and in prod
+  local p pat
+  for p in '<unset>' prod; do
+    pat="project=$(printf %q "$p") argv=get  stdin=$(printf %q "$addr") exit=0 "
+    calls_since_case | from_clients | grep -qF -- "$pat" || fail "docker did not get a credential from the helper with NORTHFLANK_PROJECT=$p"
+  done
+  client docker image inspect --format '{{index .Config.Labels "e2e"}}' "$image"
+  [[ $OUT == northflank ]] || fail "the pulled image is not the suite's tiny image"
+  # each context is served what the quick start says
+  expect_cred "$addr" alice "$TOKEN"
+  NORTHFLANK_PROJECT=prod expect_cred "$addr" prod-bot "$PROD_TOKEN"
+  NORTHFLANK_PROJECT=dev expect_cred "$addr" alice "$TOKEN"
+  "$NF" ls </dev/null | grep -qE "^prod-registry +custom +$addr +prod-bot +prod " || fail "ls does not show prod-registry restricted to prod"
+}
+
 # ================================================================ main
 say "== docker-credential-northflank end-to-end suite"
 say "  helper binary: $HELPER_BIN"
@@ -990,6 +1037,8 @@ run_case projects-docker-logout-credsstore-keeps-shared case_projects_docker_log
 run_case projects-docker-login-never-changes-shared case_projects_docker_login_in_a_project_never_changes_the_shared_one
 run_case projects-skopeo-logout-keeps-shared case_projects_skopeo_logout_keeps_shared
 run_case projects-podman-logout-keeps-shared case_projects_podman_logout_keeps_shared
+# 8. the README's quick start
+run_case readme-quick-start case_readme_quick_start
 # 7. the log
 run_case helper-log-masks-secrets case_helper_log_masks_secrets
 
