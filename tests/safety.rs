@@ -50,6 +50,26 @@ fn store_json(server: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Whether this test can act as a second local user (chown, setpriv): it needs root. Says so
+/// loudly and skips otherwise — except under `CI=true`, where CI runs as root and a skip
+/// would hide a missing test.
+fn can_be_another_user() -> bool {
+    let root = fsutil_euid() == 0;
+    if !root {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI must run these tests as root"
+        );
+        eprintln!("SKIPPED: this test needs root (it acts as a second local user)");
+    }
+    root
+}
+
+fn fsutil_euid() -> u32 {
+    docker_credential_northflank::fsutil::euid().unwrap_or(0)
+}
+
 /// Runs `script` as the unprivileged user `nobody` (a second local user).
 fn as_nobody(script: &str) -> Output {
     let out = Command::new("setpriv")
@@ -67,6 +87,9 @@ fn as_nobody(script: &str) -> Output {
 
 #[test]
 fn a_store_another_user_can_write_is_refused_and_never_written_through() {
+    if !can_be_another_user() {
+        return;
+    }
     let h = Helper::new();
     h.store("ghcr.io", "u", "hunter2");
     // A careless setup: the registries folder open to everyone, the path to it traversable.
@@ -117,6 +140,9 @@ fn a_store_another_user_can_write_is_refused_and_never_written_through() {
 
 #[test]
 fn a_store_owned_by_another_user_is_refused() {
+    if !can_be_another_user() {
+        return;
+    }
     let h = Helper::new();
     h.store("ghcr.io", "u", "hunter2");
     let file = h.store_dir().join("registries/ghcr.io.json");
@@ -468,6 +494,9 @@ fn list_agrees_with_get_after_any_hand_edit() {
 
 #[test]
 fn export_writes_a_new_private_file_and_never_through_a_link() {
+    if !can_be_another_user() {
+        return;
+    }
     let h = Helper::new();
     h.add("p1 token", "github", None, "octo", "ghp_p1secret", &["p1"]);
     let out_dir = h.dir.path().join("out");

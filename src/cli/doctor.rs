@@ -3,6 +3,7 @@
 //! and what does the current project see. Every failed check carries its fix.
 
 use std::fs;
+use std::path::Path;
 
 use crate::cli::configure::{self, HELPER};
 use crate::credential::Backend;
@@ -142,7 +143,25 @@ fn store_health(store: &Store) -> Vec<Check> {
         }
         Ok(_) => {}
     }
-    match store.meta() {
+    // Owner and mode, as the store itself enforces them: it refuses what is listed here, so
+    // every other check of the store would only fail again for the same reason.
+    let privacy = store.privacy_problems();
+    let refused: Vec<&Path> = privacy.iter().map(|(p, _)| p.as_path()).collect();
+    for (path, why) in &privacy {
+        checks.push(problem(
+            Status::Fail,
+            format!("{} {why}, so the store is refused", path.display()),
+            why.fix(path).unwrap_or_else(|| "move it away".into()),
+        ));
+    }
+    // A refused folder refuses everything in it: nothing more to learn by reading.
+    if refused.iter().any(|p| p.is_dir()) {
+        return checks;
+    }
+    let meta = store.meta();
+    match meta {
+        // Already reported above.
+        Err(_) if refused.contains(&dir.join("store.json").as_path()) => {}
         Ok(Some(meta)) => checks.push(match meta.backend {
             None => ok(format!(
                 "backend: not chosen yet (store {}); the first save picks the OS keychain if one answers",
@@ -167,20 +186,13 @@ fn store_health(store: &Store) -> Vec<Check> {
         ))),
         Err(e) => checks.push(problem(Status::Fail, e.to_string(), "see the message")),
     }
-    // Owner and mode, as the store itself enforces them (it refuses what is listed here).
-    for (path, why) in store.privacy_problems() {
-        checks.push(problem(
-            Status::Fail,
-            format!("{} {why}, so the store is refused", path.display()),
-            why.fix(&path).unwrap_or_else(|| "move it away".into()),
-        ));
-    }
     match store.check_files() {
         Ok(files) => {
             let mut count = 0;
             let mut bad = 0;
-            for (_, read) in files {
+            for (path, read) in files {
                 match read {
+                    Err(_) if refused.contains(&path.as_path()) => bad += 1,
                     Ok(n) => count += n,
                     Err(e) => {
                         bad += 1;
