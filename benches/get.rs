@@ -36,10 +36,30 @@ fn fill(dir: &Path, n: usize) {
     assert!(child.wait().unwrap().success());
 }
 
+/// Writes `bytes` as a private file, as the store requires of its files.
+fn write_private(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
+}
+
 fn fill_files(dir: &Path, n: usize) {
+    use std::os::unix::fs::DirBuilderExt;
     let regs = dir.join("registries");
-    std::fs::create_dir_all(&regs).unwrap();
-    std::fs::write(dir.join("store.json"), r#"{"version":1,"backend":"file"}"#).unwrap();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&regs)
+        .unwrap();
+    write_private(
+        &dir.join("store.json"),
+        br#"{"version":2,"backend":"file"}"#,
+    );
     for i in 0..n {
         let host = if i == 0 {
             "ghcr.io".to_string()
@@ -57,12 +77,23 @@ fn fill_files(dir: &Path, n: usize) {
                 "created": "2026-11-28T00:00:00Z", "updated": "2026-11-28T00:00:00Z"
             }]
         });
-        std::fs::write(regs.join(format!("{host}.json")), file.to_string()).unwrap();
+        write_private(
+            &regs.join(format!("{host}.json")),
+            file.to_string().as_bytes(),
+        );
     }
 }
 
-/// Median wall time of `runs` spawns of `program args` with `input` on stdin.
-fn median(program: &str, args: &[&str], store: &Path, input: &[u8], runs: usize) -> Duration {
+/// Median wall time of `runs` spawns of `program args` with `input` on stdin; every run must
+/// exit as `ok` says (a benchmark of an error path would measure nothing).
+fn median(
+    program: &str,
+    args: &[&str],
+    store: &Path,
+    input: &[u8],
+    runs: usize,
+    ok: bool,
+) -> Duration {
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + runs / 10 {
         let start = Instant::now();
@@ -78,7 +109,12 @@ fn median(program: &str, args: &[&str], store: &Path, input: &[u8], runs: usize)
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
         let took = start.elapsed();
-        assert!(!out.stdout.is_empty() || program == "/bin/true");
+        assert_eq!(
+            out.status.success(),
+            ok,
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         if i >= runs / 10 {
             times.push(took); // the first tenth warms caches
         }
@@ -112,24 +148,31 @@ fn main() {
     let bin = bin();
     println!("binary: {bin}");
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let base = median("/bin/true", &[], &stores[0].1, b"", runs);
+    let base = median("/bin/true", &[], &stores[0].1, b"", runs, true);
     println!("{:<22}{:>11}{:>10}", "command", "median ms", "vs true");
     let row =
         |name: &str, d: Duration| println!("{name:<22}{:>11.3}{:>9.2}x", ms(d), ms(d) / ms(base));
     row("/bin/true", base);
     let mut hits = Vec::new();
     for (n, dir) in &stores {
-        let d = median(&bin, &["get"], dir, b"ghcr.io", runs);
+        let d = median(&bin, &["get"], dir, b"ghcr.io", runs, true);
         row(&format!("get hit ({n})"), d);
         hits.push(d);
     }
     let (largest, largest_dir) = &stores[2];
-    let miss = median(&bin, &["get"], largest_dir, b"missing.example.com", runs);
+    let miss = median(
+        &bin,
+        &["get"],
+        largest_dir,
+        b"missing.example.com",
+        runs,
+        false,
+    );
     row(&format!("get miss ({largest})"), miss);
     for (n, dir) in &stores[1..] {
         row(
             &format!("list ({n})"),
-            median(&bin, &["list"], dir, b"", (runs / 10).max(3)),
+            median(&bin, &["list"], dir, b"", (runs / 10).max(3), true),
         );
     }
     println!(

@@ -23,7 +23,7 @@ const RUNS: usize = 5;
 
 fn main() {
     let creds: Vec<_> = (0..N)
-        .map(|n| servers::credential(n, "2026-01-01T00:00:00Z"))
+        .map(|n| servers::northflank_api::credential(n, "2026-01-01T00:00:00Z"))
         .collect();
     let fixture = serde_json::json!({
         "tokens": {"bench-token": {}},
@@ -31,7 +31,7 @@ fn main() {
         "rate_limit": {"limit": 1_000_000, "window": 3600},
         "account": creds,
     });
-    let Some(server) = servers::FakeApi::start("bench sync", &fixture) else {
+    let Some(server) = servers::northflank_api::FakeApi::start("bench sync", &fixture) else {
         return;
     };
     let env = Env {

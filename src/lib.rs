@@ -32,10 +32,12 @@
 
 pub mod cli;
 pub mod credential;
+pub mod ecr;
 pub mod error;
 pub mod fsutil;
 pub mod host;
 pub mod http;
+pub mod jsonfmt;
 pub mod kube;
 pub mod northflank;
 pub mod policy;
@@ -44,11 +46,6 @@ pub mod provider;
 pub mod secret;
 pub mod store;
 pub mod term;
-#[cfg(feature = "network")]
-pub mod verify;
-// Until verify is built on crate::http (next commit), builds without `network` keep its stub.
-#[cfg(not(feature = "network"))]
-#[path = "verify/unavailable.rs"]
 pub mod verify;
 
 pub use error::{Error, Result};
@@ -57,7 +54,7 @@ use protocol::{Call, Verb};
 
 /// Runs the executable: a protocol verb, or a management command. Returns the exit code.
 pub fn main() -> u8 {
-    let stdout_was_closed = std_fds::reopen_closed();
+    let stdout_was_closed = std_fds::stdout_was_closed();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let call = Call::parse(&args, cli::is_command);
     // With no stdout, an answer cannot be delivered: say so rather than exit 0 having said
@@ -77,36 +74,29 @@ pub fn main() -> u8 {
     }
 }
 
-/// The standard file descriptors, made safe before anything is opened.
+/// The standard file descriptors as the process got them.
 mod std_fds {
-    /// Opens `/dev/null` on any of fds 0–2 that is closed, so that no file this process opens
-    /// later (a store file, a temp file) can become its stdin, stdout or stderr — an answer or
-    /// a notice written into a credential file. Returns whether stdout was closed.
+    /// Whether the process was started with stdout closed.
+    ///
+    /// Rust's runtime opens `/dev/null` (read-write) on any of fds 0–2 that is closed before
+    /// `main` runs, so that no file opened later can become one of them — a notice written
+    /// into a credential file. What is left to tell is whether that happened to stdout: a
+    /// shell's `>/dev/null` opens it write-only, the runtime read-write.
     #[cfg(unix)]
-    pub fn reopen_closed() -> bool {
-        use std::os::fd::{AsRawFd, IntoRawFd};
-        let mut stdout_closed = false;
-        loop {
-            let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            else {
-                return stdout_closed;
-            };
-            match null.as_raw_fd() {
-                // The lowest free descriptor: one of 0–2 was closed; keep it open for good.
-                fd @ 0..=2 => {
-                    stdout_closed |= fd == 1;
-                    let _ = null.into_raw_fd();
-                }
-                _ => return stdout_closed,
-            }
-        }
+    pub fn stdout_was_closed() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let stdout = std::io::stdout();
+        let (Ok(ours), Ok(null)) = (rustix::fs::fstat(&stdout), std::fs::metadata("/dev/null"))
+        else {
+            return false;
+        };
+        let read_write = rustix::fs::fcntl_getfl(&stdout)
+            .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+        ours.st_rdev == null.rdev() && ours.st_ino == null.ino() && read_write
     }
 
     #[cfg(not(unix))]
-    pub fn reopen_closed() -> bool {
+    pub fn stdout_was_closed() -> bool {
         false
     }
 }

@@ -132,7 +132,7 @@ pub fn store_target<T>(
         Project::Id(p) => match position(items, &restrictions, Some(p)) {
             Some(i) if only_for(restrictions(&items[i]), p) => StoreTarget::Update(i),
             Some(i) if restrictions(&items[i]).restricted => StoreTarget::Refuse(format!(
-                "the credential {:?} that project {p} uses here is shared with {}, so a login in {p}                  would change it for them too: give {p} its own credential with `add --project {p}`,                  or change the shared one with NORTHFLANK_PROJECT unset and `rm`/`add`",
+                "the credential {:?} that project {p} uses here is shared with {}, so a login in {p} would change it for them too: give {p} its own credential with `add --project {p}`, or change the shared one with NORTHFLANK_PROJECT unset and `rm`/`add`",
                 name(&items[i]),
                 restrictions(&items[i]).scope()
             )),
@@ -158,7 +158,7 @@ pub fn erase_target<T>(
             None => Ok(None),
             Some(i) if only_for(restrictions(&items[i]), p) => Ok(Some(i)),
             Some(i) => Err(format!(
-                "left {:?} alone: it serves {} too, so a logout in project {p} must not remove it                  (remove it with `rm`, or log out with NORTHFLANK_PROJECT unset)",
+                "left {:?} alone: it serves {} too, so a logout in project {p} must not remove it (remove it with `rm`, or log out with NORTHFLANK_PROJECT unset)",
                 name(&items[i]),
                 restrictions(&items[i]).scope()
             )),
@@ -172,7 +172,7 @@ fn only_for(r: &Restrictions, project: &str) -> bool {
 
 fn invalid_project(raw: &str) -> String {
     format!(
-        "{PROJECT_ENV}={raw:?} is not a project id (letters, digits and hyphens): fix it, or unset it          to use the unrestricted credentials"
+        "{PROJECT_ENV}={raw:?} is not a project id (letters, digits and hyphens): fix it, or unset it to use the unrestricted credentials"
     )
 }
 

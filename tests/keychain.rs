@@ -10,6 +10,9 @@
 //! Without gnome-keyring, dbus or libsecret-tools the test prints `SKIPPED: …` and passes —
 //! except with `CI=true`, where it fails, so CI can never quietly skip it.
 
+mod common;
+use common::get_answer;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -230,15 +233,6 @@ impl Home {
         assert_eq!(run(c, secret.as_bytes()).code, Some(0));
         assert_eq!(self.keychain_item(account).as_deref(), Some(secret));
     }
-}
-
-fn get_answer(server: &str, user: &str, secret: &str) -> String {
-    let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret});
-    // Our answer escapes <>& like Go; these test values have none, so serde's bytes match.
-    format!(
-        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
-        json["ServerURL"], json["Username"], json["Secret"]
-    )
 }
 
 fn store_input(server: &str, user: &str, secret: &str) -> String {

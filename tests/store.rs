@@ -443,3 +443,70 @@ fn the_longest_valid_host_is_stored_and_served() {
         &format!("{{\"{host}\":\"u\"}}\n"),
     );
 }
+
+/// A writer killed (here: aborted, as `NORTHFLANK_FAULT` makes a debug build do) at each step
+/// of an update, through `docker login`'s `store` and through `import-docker-config`, leaves
+/// the old credential whole or the new one whole — never a mix — and the next write works.
+#[test]
+fn a_writer_killed_at_each_step_of_an_update_leaves_the_old_or_the_new_credential_whole() {
+    use base64::Engine as _;
+    use std::os::unix::process::ExitStatusExt;
+    for how in ["store", "import-docker-config"] {
+        for step in ["before-commit", "committed", "indexed"] {
+            let h = Helper::new();
+            h.store("ghcr.io", "u-old", "old-secret");
+            let fault = [("NORTHFLANK_FAULT", step)];
+            let out = if how == "store" {
+                let json = br#"{"ServerURL":"ghcr.io","Username":"u-new","Secret":"new-secret"}"#;
+                h.run_env(&["store"], json, &fault)
+            } else {
+                let auth = base64::engine::general_purpose::STANDARD.encode("u-new:new-secret");
+                let config = h.dir.path().join("config.json");
+                let text = serde_json::json!({"auths": {"ghcr.io": {"auth": auth}}}).to_string();
+                std::fs::write(&config, text).unwrap();
+                h.run_env(&[how, config.to_str().unwrap()], b"", &fault)
+            };
+            assert_eq!(
+                out.status.signal(),
+                Some(6),
+                "{how} at {step}: not killed there: {}",
+                stderr(&out)
+            );
+            let old = get_answer("ghcr.io", "u-old", "old-secret");
+            let new = get_answer("ghcr.io", "u-new", "new-secret");
+            let got = stdout(&h.run(&["get"], b"ghcr.io"));
+            let want = if step == "before-commit" { &old } else { &new };
+            assert_eq!(&got, want, "{how} killed at {step}");
+            // What list and ls show agrees with what get serves.
+            let user = if step == "before-commit" {
+                "u-old"
+            } else {
+                "u-new"
+            };
+            assert_exact(
+                &h.run(&["list"], b""),
+                0,
+                &format!("{{\"ghcr.io\":\"{user}\"}}\n"),
+            );
+            let ls = stdout(&h.run(&["ls"], b""));
+            assert!(ls.contains(user), "{how} at {step}: {ls}");
+            // The next writer finds a consistent store.
+            h.store("ghcr.io", "u-3", "third-secret");
+            assert_exact(
+                &h.run(&["get"], b"ghcr.io"),
+                0,
+                &get_answer("ghcr.io", "u-3", "third-secret"),
+            );
+            let files: Vec<_> = std::fs::read_dir(h.store_dir().join("registries"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert_eq!(
+                files,
+                ["ghcr.io.json"],
+                "{how} at {step}: no temp file left behind"
+            );
+        }
+    }
+}

@@ -15,7 +15,7 @@ use docker_credential_northflank::northflank::token::{self, Env};
 use docker_credential_northflank::northflank::{Entry, Fetched, Scope, SyncError};
 use docker_credential_northflank::policy::Restrictions;
 use serde_json::{Value, json};
-use servers::{FakeApi, credential};
+use servers::northflank_api::{FakeApi, credential};
 
 const TOKEN: &str = "nf-test-token-0123456789";
 

@@ -300,7 +300,7 @@ fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
         ));
     }
     if let Some(Value::Object(helpers)) = top.get("credHelpers") {
-        for (host, helper) in helpers {
+        for (host, helper) in by_key(helpers) {
             let helper = helper.as_str().unwrap_or("?");
             parsed.skipped.push((
                 host.clone(),
@@ -325,7 +325,7 @@ fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
     // Several spellings of one registry: the one written as the canonical key (the key docker
     // itself uses, e.g. `https://index.docker.io/v1/`) wins, else the first.
     let mut seen: BTreeMap<Key, (String, usize)> = BTreeMap::new();
-    for (written, entry) in auths {
+    for (written, entry) in by_key(auths) {
         match parse_entry(written, entry) {
             Ok(Some(found)) => {
                 if let Some((first, at)) = seen.get(&found.key).cloned() {
@@ -354,6 +354,14 @@ fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
         }
     }
     Ok(parsed)
+}
+
+/// An object's members sorted by key: entries are reported, and spellings of one registry
+/// chosen between, in the same order whatever order the file lists them in.
+fn by_key(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut members: Vec<_> = map.iter().collect();
+    members.sort_unstable_by_key(|(k, _)| *k);
+    members
 }
 
 /// One `auths` entry: `identitytoken` wins (as docker uses it), then `auth`, then

@@ -7,11 +7,11 @@
 //! [`output`], so a closed pipe or a full disk never panics.
 
 pub mod add;
+pub mod completions;
 pub mod configure;
 pub mod doctor;
 pub mod export;
 pub mod import;
-mod jsonedit;
 pub mod manage;
 pub mod migrate;
 pub mod output;
@@ -88,6 +88,14 @@ enum Command {
         #[arg(long, value_enum)]
         to: BackendArg,
     },
+    /// Print a shell completion script (install.sh installs it).
+    Completions {
+        #[arg(value_enum)]
+        shell: completions::Shell,
+    },
+    /// Print the man page (roff; install.sh installs it).
+    #[command(hide = true)]
+    Manpage,
 }
 
 /// Runs a management command from the full argv and returns the exit code.
@@ -121,6 +129,12 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         }
         Err(e) => anyhow::bail!("{}", first_line(&e.to_string())),
     };
+    // Commands that need no store.
+    match cli.command {
+        Command::Completions { shell } => return completions::completions(shell),
+        Command::Manpage => return completions::manpage(),
+        _ => {}
+    }
     let store = Store::open_default()?;
     match cli.command {
         Command::Add(a) => add::run(&store, a),
@@ -136,6 +150,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         Command::KubeletConfig { project } => export::kubelet_config(store, project),
         Command::Verify(a) => verify::run(store, a),
         Command::Migrate { to } => migrate::run(&store, to.0),
+        Command::Completions { .. } | Command::Manpage => unreachable!("BUG: answered above"),
     }
 }
 

@@ -234,6 +234,8 @@ pub enum TlsProblem {
     Expired,
     /// The certificate's validity period has not started (often a wrong clock).
     NotYetValid,
+    /// The server answered with something that is not TLS (a plain-http port).
+    NotTls,
     /// Anything else: revoked, bad signature, no common protocol, not TLS at all, …
     Other,
 }

@@ -139,6 +139,17 @@ impl ServerCertVerifier for Verifier {
             {
                 trusted_leaf(end_entity, server_name, now)
             }
+            // A self-signed CA certificate nobody here trusts: for the user, an unknown issuer.
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if matches!(
+                    e.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                ))
+            }
             other => other,
         }
     }
@@ -269,6 +280,7 @@ pub(super) fn tls_error(e: &rustls::Error) -> Error {
             C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotYetValid,
             _ => TlsProblem::Other,
         },
+        rustls::Error::InvalidMessage(_) => TlsProblem::NotTls,
         _ => TlsProblem::Other,
     };
     Error::Tls {

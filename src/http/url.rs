@@ -94,6 +94,13 @@ impl Url {
         &self.path_query
     }
 
+    /// Origin and path without the query: for a URL a server named *before* it saw any
+    /// credentials (a token realm), which messages may show.
+    pub fn without_query(&self) -> String {
+        let path = self.path_query.split('?').next().unwrap_or("/");
+        format!("{}{path}", self.origin())
+    }
+
     /// The whole URL, for the wire only (its query may hold a secret).
     pub fn full(&self) -> String {
         format!("{}{}", self.origin(), self.path_query)

@@ -87,11 +87,13 @@ pub fn parse_store(input: &[u8]) -> Result<Credentials, Error> {
         )));
     };
     let field = |name: &str| -> Result<String, Error> {
-        let found = map.get(name).or_else(|| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        });
+        // As Go decodes: every key that matches the field, exactly or ignoring case, sets it
+        // in document order, so the last one wins.
+        let found = map
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
         match found {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
@@ -244,6 +246,8 @@ mod tests {
             ("ghcr.io", "u", "p")
         );
         assert_eq!(parse_store(py).unwrap().username, "é😀");
+        let twice = br#"{"ServerURL":"x","Username":"first","USERNAME":"last"}"#;
+        assert_eq!(parse_store(twice).unwrap().username, "last");
         let lower = br#"{"serverurl":"x","username":"u","secret":"","Extra":1} trailing"#;
         let c = parse_store(lower).unwrap();
         assert_eq!((c.server_url.as_str(), c.secret.expose()), ("x", ""));

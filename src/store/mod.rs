@@ -312,12 +312,16 @@ impl Store {
     /// Every owner or mode problem of the store folder and what is inside it, for `doctor`.
     pub fn privacy_problems(&self) -> Vec<(PathBuf, FileError)> {
         let mut problems = Vec::new();
-        let mut check = |path: &Path, meta: io::Result<fs::Metadata>| {
-            if let Ok(meta) = meta
-                && let Err(e) = fsutil::check_private(&meta)
-            {
-                problems.push((path.to_path_buf(), e));
+        let mut check = |path: &Path, meta: io::Result<fs::Metadata>| match meta {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                problems.push((path.to_path_buf(), FileError::Symlink));
             }
+            Ok(meta) => {
+                if let Err(e) = fsutil::check_private(&meta) {
+                    problems.push((path.to_path_buf(), e));
+                }
+            }
+            Err(_) => {}
         };
         check(&self.dir, fs::metadata(&self.dir));
         for dir in [self.dir.clone(), self.dir.join(files::REGISTRIES)] {

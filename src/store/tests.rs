@@ -56,8 +56,11 @@ fn read_back(store: &Store) -> (String, String) {
 #[test]
 fn an_update_killed_at_any_step_leaves_the_old_or_the_new_credential_whole() {
     let steps: &[(Backend, &[&str])] = &[
-        (Backend::File, &["committed", "indexed"]),
-        (Backend::Keyring, &["item-written", "committed", "indexed"]),
+        (Backend::File, &["before-commit", "committed", "indexed"]),
+        (
+            Backend::Keyring,
+            &["item-written", "before-commit", "committed", "indexed"],
+        ),
     ];
     for (backend, steps) in steps {
         for step in *steps {
@@ -76,7 +79,7 @@ fn an_update_killed_at_any_step_leaves_the_old_or_the_new_credential_whole() {
                 .iter()
                 .any(|(u, s)| got == (u.to_string(), s.to_string()));
             assert!(whole, "{backend:?} at {step}: {got:?}");
-            let before_commit = *step == "item-written";
+            let before_commit = matches!(*step, "item-written" | "before-commit");
             assert_eq!(got.1 == "old", before_commit, "{backend:?} at {step}");
             // The next writer finds a consistent store and finishes the job.
             store

@@ -365,6 +365,7 @@ impl Tx<'_> {
     }
 
     fn commit(&mut self) -> Result<()> {
+        fault::point("before-commit")?;
         let root = self.store.dir.clone();
         if self.meta_dirty {
             let bytes = serde_json::to_vec_pretty(&self.meta).expect("BUG: meta serialises");

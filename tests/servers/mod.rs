@@ -1,142 +1,79 @@
-//! The fake Northflank API (`northflank_api.py`), started on 127.0.0.1 for one test and
-//! stopped when dropped. Tests reach it through `NORTHFLANK_API_URL`, as a user would.
+//! Servers the integration tests start on 127.0.0.1, and the outside programs they need.
+//! Include with `mod servers;` from a test file in `tests/`.
 //!
-//! It needs `python3`: without it the test fails under `CI=true`, and elsewhere prints a loud
-//! `SKIPPED` line and does nothing.
+//! - [`fake_ecr`]: Amazon ECR's `GetAuthorizationToken` (`fake_ecr.py`), checking Signature
+//!   Version 4 as AWS does;
+//! - [`northflank_api`]: Northflank's API v1 registry-credential endpoints
+//!   (`northflank_api.py`), for `sync`;
+//! - [`registry`]: Debian's `docker-registry` with htpasswd users, e.g. a registry that accepts
+//!   only user `AWS` with the token the fake ECR issues.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+pub mod fake_ecr;
+pub mod northflank_api;
+pub mod registry;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
-pub struct FakeApi {
-    child: Child,
-    /// Held open: the server exits when it closes, so it cannot outlive a crashed test.
-    _stdin: ChildStdin,
-    port: u16,
-    dir: tempfile::TempDir,
+/// The first `name` on PATH (what `Command::new(name)` runs).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
-impl FakeApi {
-    /// Starts the server with `fixture` (see the script's docstring), or `None` when
-    /// `python3` is missing outside CI.
-    pub fn start(test: &str, fixture: &Value) -> Option<FakeApi> {
-        let python = python(test)?;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/servers/northflank_api.py");
-        let path = dir.path().join("fixture.json");
-        std::fs::write(&path, fixture.to_string()).expect("write fixture");
-        let mut child = Command::new(python.as_path())
-            .arg(&script)
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start northflank_api.py");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the port");
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("no port from the server: {line:?}"));
-        Some(FakeApi {
-            child,
-            _stdin: stdin,
-            port,
-            dir,
-        })
+/// `true` when every program is there. Missing under `CI=true`: the test fails. Elsewhere: a
+/// loud SKIPPED line on the process's stderr (libtest hides a passing test's `eprintln!`), and
+/// the caller returns.
+pub fn have_programs(test: &str, names: &[&str]) -> bool {
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| find_program(n).is_none())
+        .collect();
+    if missing.is_empty() {
+        return true;
     }
-
-    /// The API base, for `NORTHFLANK_API_URL`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    let msg = format!(
+        "{test}: needs {} (Debian packages python3, docker-registry, apache2-utils)",
+        missing.join(", ")
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}; CI=true, so this is a failure");
     }
-
-    /// Replaces the fixture (atomically: the server reloads it on its next request).
-    pub fn set_fixture(&self, fixture: &Value) {
-        let tmp = self.dir.path().join("fixture.json.tmp");
-        std::fs::write(&tmp, fixture.to_string()).expect("write fixture");
-        std::fs::rename(&tmp, self.dir.path().join("fixture.json")).expect("rename fixture");
-    }
-
-    /// `{"total": N, "paths": {path: count}}`: the requests it has answered.
-    pub fn stats(&self) -> Value {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect for stats");
-        s.write_all(b"GET /__stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .expect("ask stats");
-        let mut text = String::new();
-        s.read_to_string(&mut text).expect("read stats");
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b)
-            .unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("stats are not JSON: {text:?}"))
-    }
-
-    /// How many requests went to `path`.
-    pub fn count(&self, path: &str) -> u64 {
-        self.stats()["paths"][path].as_u64().unwrap_or(0)
-    }
-
-    /// How many requests it answered in all.
-    pub fn total(&self) -> u64 {
-        self.stats()["total"].as_u64().unwrap_or(0)
-    }
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+    false
 }
 
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
 }
 
-/// The Python interpreter itself, asked once: `python3` on PATH may be a shim (pyenv) that
-/// costs more to start than a whole test.
-fn python(test: &str) -> Option<&'static PathBuf> {
-    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let found = PYTHON.get_or_init(|| {
-        let out = Command::new("python3")
+/// The Python 3 interpreter itself, asked once per test process: `python3` on PATH may be a
+/// version-manager shim (pyenv) that costs more to start than the test. `None` as
+/// [`have_programs`] says when there is none.
+pub fn python3(test: &str) -> Option<&'static Path> {
+    if !have_programs(test, &["python3"]) {
+        return None;
+    }
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    let path = PYTHON.get_or_init(|| {
+        Command::new("python3")
             .args(["-c", "import sys; print(sys.executable)"])
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .output()
             .ok()
-            .filter(|o| o.status.success())?;
-        let path = String::from_utf8(out.stdout).ok()?;
-        Some(PathBuf::from(path.trim())).filter(|p| p.is_file())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|p| PathBuf::from(p.trim()))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"))
     });
-    if found.is_none() {
-        let msg = format!("{test}: needs python3 for the fake Northflank API");
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}; CI=true, so this is a failure");
-        }
-        // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
-    }
-    found.as_ref()
-}
-
-/// A credential for the fixture, current shape: `cred-N`, named `cred N`, for
-/// `rN.example.com`, unrestricted, with the given `updatedAt`.
-pub fn credential(n: usize, updated_at: &str) -> Value {
-    serde_json::json!({
-        "id": format!("cred-{n}"),
-        "name": format!("cred {n}"),
-        "provider": "custom",
-        "registryUrl": format!("r{n}.example.com"),
-        "username": format!("user{n}"),
-        "password": format!("pw-{n}"),
-        "restrictions": {"restricted": false, "projects": []},
-        "createdAt": "2026-01-01T00:00:00.000Z",
-        "updatedAt": updated_at,
-    })
+    Some(path)
 }
