@@ -7,6 +7,8 @@
 //! - what a wrong secret looks like, for warnings (a GitHub token saved for Docker Hub);
 //! - whether the secret is used as is or exchanged for a registry token (ECR, SPEC §10).
 
+pub mod ecr_host;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -64,7 +66,7 @@ impl Pattern {
             Pattern::ArtifactRegistry => {
                 "LOCATION-docker.pkg.dev (e.g. europe-west1-docker.pkg.dev)"
             }
-            Pattern::Ecr => crate::ecr::EXPECTED_FORM,
+            Pattern::Ecr => ecr_host::EXPECTED_FORM,
             Pattern::Acr => "NAME.azurecr.io (or .azurecr.cn, .azurecr.us)",
         }
     }
@@ -73,7 +75,7 @@ impl Pattern {
         let h = key.as_str();
         match self {
             Pattern::ArtifactRegistry => h.strip_suffix("-docker.pkg.dev").is_some_and(is_location),
-            Pattern::Ecr => crate::ecr::registry(key).is_some(),
+            Pattern::Ecr => ecr_host::registry(key).is_some(),
             Pattern::Acr => [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
                 .iter()
                 .find_map(|s| h.strip_suffix(s))
