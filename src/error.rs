@@ -37,6 +37,11 @@ pub enum Error {
     /// carry on anonymously as if it did not.
     #[error("{0}")]
     Keychain(String),
+    /// A registry whose saved secret is exchanged for a token (ECR) could not issue one: keys
+    /// rejected, throttled, unreachable. Never "not found", so docker does not carry on
+    /// anonymously against a registry that has credentials.
+    #[error("{0}")]
+    Exchange(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,6 +8,7 @@
 //! output, compact or indented. The protocol's `get` answer does not come through here: it is
 //! written by hand on the hot path ([`crate::protocol::codec`]).
 
+use std::fmt::Write as _;
 use std::io;
 
 use serde::Serialize;
@@ -20,6 +21,29 @@ pub enum Layout {
     Compact,
     /// One member a line, indented by this string at each level, `": "` between key and value.
     Indented(&'static str),
+}
+
+/// Appends `s` as a JSON string, by hand (the `get` answer and the YAML writers use it; no
+/// crate reproduces Go's escapes exactly, and this is on the hot path): `"` `\` and the short escapes, control characters,
+/// U+2028/2029 and whatever `also` selects as lower-case `\u00xx`, everything else as is.
+pub fn push_json_string(out: &mut String, s: &str, also: impl Fn(char) -> bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || also(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// What Go's `encoding/json` escapes beyond JSON's rules, with HTML escaping on (its default).

@@ -111,7 +111,15 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
         bail!("--username is empty: give the registry user name");
     }
     if a.verify {
-        let accepted = crate::verify::verify(key.as_str(), &username, &secret, &a.reach.options())?;
+        // An ECR key pair is checked the way it is used: exchanged for a registry token first.
+        let (user, checked) = if provider.exchanges_secret() {
+            let token = crate::protocol::ecr_exchange(key.as_str(), &a.name, &username, &secret)
+                .map_err(|e| e.error)?;
+            (crate::ecr::USERNAME.to_string(), token.token)
+        } else {
+            (username.clone(), secret.clone())
+        };
+        let accepted = crate::verify::verify(key.as_str(), &user, &checked, &a.reach.options())?;
         output::line(&accepted.to_string())?;
     }
     let now = now_rfc3339();

@@ -43,11 +43,19 @@ impl Url {
         if host.is_empty() {
             return Err(bad("it has no host"));
         }
-        let port = match authority.port_u16() {
-            Some(0) => return Err(bad("port 0")),
-            Some(p) => p,
-            None if scheme == "https" => 443,
-            None => 80,
+        // `port_u16` answers `None` for a port that does not fit (`:99999`), exactly as for
+        // no port at all: look at what was written, so such a URL never reaches port 443.
+        let raw = authority.as_str();
+        let written = raw
+            .rfind(':')
+            .filter(|&i| !raw[i..].contains(']'))
+            .map(|i| raw[i + 1..].to_string());
+        let port = match (authority.port_u16(), written) {
+            (Some(0), _) => return Err(bad("port 0")),
+            (Some(p), _) => p,
+            (None, Some(w)) if !w.is_empty() => return Err(bad(&format!("invalid port {w:?}"))),
+            (None, _) if scheme == "https" => 443,
+            (None, _) => 80,
         };
         let path_query = match uri.path_and_query().map(|p| p.as_str()) {
             Some(p) if p.starts_with('/') => p.to_string(),
@@ -172,6 +180,17 @@ mod tests {
                 assert!(!err.to_string().contains("u:p"), "{err}");
             }
         }
+    }
+
+    #[test]
+    fn ports_that_do_not_fit_are_refused() {
+        assert!(Url::parse("https://example.com:99999/v2/").is_err());
+        assert!(Url::parse("http://127.0.0.1:65536").is_err());
+        assert_eq!(
+            Url::parse("https://example.com:65535/").unwrap().port(),
+            65535
+        );
+        assert_eq!(Url::parse("https://example.com/").unwrap().port(), 443);
     }
 
     #[test]

@@ -32,7 +32,6 @@ pub use plugin::kubelet_response;
 pub use provider::provider_config;
 
 use crate::jsonfmt::{self, Layout};
-use crate::protocol::codec as protocol;
 use crate::secret::Secret;
 
 /// The provider `name` in the kubelet's `CredentialProviderConfig`. The kubelet runs
@@ -162,7 +161,7 @@ fn json(value: &impl serde::Serialize, layout: Layout) -> String {
 
 /// Appends `s` as a JSON string literal that is also a valid YAML double-quoted scalar.
 fn push_yaml_string(out: &mut String, s: &str) {
-    protocol::push_json_string(out, s, escaped)
+    crate::jsonfmt::push_json_string(out, s, escaped)
 }
 
 /// User-supplied text for an error message: quoted, escaped to one line, at most 64 characters.

@@ -7,7 +7,6 @@
 //! `<>&`, U+2028/2029, `\b` `\f` short since Go 1.22, other controls as lower-case `\u00xx`).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -160,29 +159,7 @@ pub fn encode_list(entries: &BTreeMap<String, String>) -> String {
 
 /// Appends `s` as a JSON string exactly as Go's `json.Encoder` (HTML escaping on) writes it.
 pub fn push_go_string(out: &mut String, s: &str) {
-    push_json_string(out, s, |c| matches!(c, '<' | '>' | '&'))
-}
-
-/// Appends `s` as a JSON string: `"` `\` and the short escapes, control characters,
-/// U+2028/2029 and whatever `also` selects as lower-case `\u00xx`, everything else as is.
-pub fn push_json_string(out: &mut String, s: &str, also: impl Fn(char) -> bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || also(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::jsonfmt::push_json_string(out, s, |c| matches!(c, '<' | '>' | '&'))
 }
 
 #[cfg(test)]

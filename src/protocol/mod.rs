@@ -25,7 +25,7 @@ use crate::host::{self, Key};
 use crate::policy::{self, Project, StoreTarget};
 use crate::provider::Provider;
 use crate::secret::Secret;
-use crate::store::{Saved, Store};
+use crate::store::{Exchanged, FetchError, Saved, Store};
 
 /// `Usage: …`, as `credentials.Serve` prints it for a missing verb or extra arguments.
 pub const USAGE: &str = "Usage: docker-credential-northflank <store|get|erase|list|version>";
@@ -188,10 +188,62 @@ fn get(server: &str, view: &View) -> Result<String> {
     Ok(codec::encode_get(server, &username, &secret))
 }
 
-/// The user name and secret `get` hands out for a served credential.
+/// The user name and secret `get` hands out for a served credential: the saved ones, or for
+/// a registry that exchanges its secret (ECR), `AWS` and a registry token — cached in the
+/// store, so only the first `get` in twelve hours touches the network.
 pub fn credentials_of(view: &View, saved: &Saved) -> Result<(String, Secret)> {
-    let secret = view.store.secret(saved)?;
-    Ok((saved.username.clone(), secret))
+    if !saved.provider.exchanges_secret() {
+        return Ok((saved.username.clone(), view.store.secret(saved)?));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let token = view.store.exchanged_token(saved, now, ecr_token)?;
+    Ok((crate::ecr::USERNAME.to_string(), token))
+}
+
+fn ecr_token(saved: &Saved, secret: Secret) -> std::result::Result<Exchanged, FetchError> {
+    ecr_exchange(&saved.registry, &saved.name, &saved.username, &secret)
+}
+
+/// One `GetAuthorizationToken` exchange for an ECR key pair (access key id as the username,
+/// secret access key as the secret) of the credential `name` for `registry`.
+pub fn ecr_exchange(
+    registry: &str,
+    name: &str,
+    key_id: &str,
+    secret: &Secret,
+) -> std::result::Result<Exchanged, FetchError> {
+    let fail = |error: String, transient: bool| FetchError {
+        error: Error::Exchange(error),
+        transient,
+    };
+    let ecr_registry = host::normalize(registry)
+        .ok()
+        .and_then(|key| crate::ecr::registry(&key))
+        .ok_or_else(|| {
+            fail(
+                format!(
+                    "credential {name:?} is an ecr credential, but {registry} is not an ECR registry: save it again for {}",
+                    crate::ecr::EXPECTED_FORM
+                ),
+                false,
+            )
+        })?;
+    let endpoint = crate::ecr::endpoint(&ecr_registry, &crate::ecr::process_env)
+        .map_err(|e| fail(e.to_string(), false))?;
+    crate::ecr::exchange(
+        &ecr_registry,
+        &endpoint,
+        key_id,
+        secret,
+        std::time::SystemTime::now(),
+    )
+    .map(|t| Exchanged {
+        token: t.token,
+        expires_at: t.expires_at,
+    })
+    .map_err(|e| fail(e.to_string(), e.is_transient()))
 }
 
 /// The credential `get` serves for `key` in this context. When credentials exist but all are
@@ -262,6 +314,11 @@ fn store(input: codec::Credentials, view: &View) -> Result<()> {
                 tx.update(&id, |c| {
                     c.username = input.username;
                     c.updated = now_rfc3339();
+                    // A login saves a ready registry secret: a key pair that was exchanged
+                    // for tokens is replaced by it, and served as it is from now on.
+                    if c.provider.exchanges_secret() {
+                        c.provider = Provider::guess(&key);
+                    }
                 })?;
                 tx.set_secret(&id, input.secret)
             }

@@ -23,6 +23,9 @@ pub(super) const REGISTRIES: &str = "registries";
 pub(super) const INDEX: &str = "index.json";
 pub(super) const META: &str = "store.json";
 pub(super) const LOCK: &str = ".lock";
+/// Held while a registry token is exchanged, so parallel `get`s make one exchange; writers
+/// do not wait for it.
+pub(super) const EXCHANGE_LOCK: &str = ".exchange.lock";
 
 /// Larger store files are refused as corrupt rather than read into memory.
 pub(super) const MAX_FILE: u64 = 64 * 1024 * 1024;

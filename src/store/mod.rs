@@ -70,7 +70,31 @@ pub struct Saved {
     /// The keychain item holding the secret, for the keyring backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     item: Option<String>,
+    /// The short-lived registry token last obtained for the secret (ECR), whatever the
+    /// backend: a `get` that finds it fresh reads nothing else. Never in the index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exchanged: Option<Exchanged>,
 }
+
+/// A registry token obtained for a credential's secret, and until when it works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchanged {
+    pub token: Secret,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Why a token could not be obtained; `transient` when trying later may work without a
+/// change (then a token that has not quite expired is still served).
+#[derive(Debug)]
+pub struct FetchError {
+    pub error: Error,
+    pub transient: bool,
+}
+
+/// A cached token is used until this many seconds before it expires (SPEC §10: 15 minutes),
+/// so a pull that starts with it does not run past its end.
+pub const TOKEN_MARGIN: i64 = 15 * 60;
 
 impl std::ops::Deref for Saved {
     type Target = Credential;
@@ -93,8 +117,17 @@ impl Saved {
     fn summary(&self) -> Saved {
         Saved {
             secret: None,
+            exchanged: None,
             ..self.clone()
         }
+    }
+
+    /// The cached registry token, if it has more than [`TOKEN_MARGIN`] left at `now`.
+    fn fresh_token(&self, now: i64) -> Option<&Secret> {
+        self.exchanged
+            .as_ref()
+            .filter(|t| t.expires_at - TOKEN_MARGIN > now)
+            .map(|t| &t.token)
     }
 
     /// Brings a record read from an older format up to this one: version 1 named no keychain
@@ -292,6 +325,66 @@ impl Store {
         }
     }
 
+    /// A short-lived registry token for `saved` (an ECR credential): the cached one while it
+    /// is fresh, else a new one from `fetch` (given the record and its secret), which is then
+    /// cached. Parallel callers with a stale cache queue on one lock and all but the first find
+    /// the first one's token, so they make one exchange. A transient failure serves a cached
+    /// token that has not expired yet; any other failure is the caller's error line.
+    pub fn exchanged_token(
+        &self,
+        saved: &Saved,
+        now: i64,
+        fetch: impl FnOnce(&Saved, Secret) -> std::result::Result<Exchanged, FetchError>,
+    ) -> Result<Secret> {
+        if let Some(token) = saved.fresh_token(now) {
+            return Ok(token.clone());
+        }
+        let path = self.dir.join(files::EXCHANGE_LOCK);
+        let lock = fsutil::open_lock_file(&path).map_err(|e| files::file_error(&path, &e))?;
+        wait_for_lock(&lock, &path)?;
+        let key = crate::host::normalize(&saved.registry).map_err(|e| {
+            Error::Store(format!(
+                "credential {:?} has an invalid registry ({e})",
+                saved.name
+            ))
+        })?;
+        let current = self
+            .registry(&key)?
+            .into_iter()
+            .find(|c| c.id == saved.id)
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "credential {:?} changed while reading it; try again",
+                    saved.name
+                ))
+            })?;
+        if let Some(token) = current.fresh_token(now) {
+            return Ok(token.clone());
+        }
+        let secret = self.secret(&current)?;
+        let fetched = match fetch(&current, secret) {
+            Ok(fetched) => fetched,
+            Err(FetchError { error, transient }) => {
+                return match &current.exchanged {
+                    Some(old) if transient && old.expires_at > now => {
+                        self.notice(&format!(
+                            "{error}; serving the cached token, which is valid a little longer"
+                        ));
+                        Ok(old.token.clone())
+                    }
+                    _ => Err(error),
+                };
+            }
+        };
+        let token = fetched.token.clone();
+        if let Err(e) = self.write(|tx| tx.cache_token(&current.id, fetched)) {
+            // The token works all the same; the next `get` exchanges again.
+            self.notice(&format!("the registry token could not be cached ({e})"));
+        }
+        drop(lock);
+        Ok(token)
+    }
+
     /// Every registry file with the outcome of reading it (its number of credentials, or why
     /// it is unusable), so `doctor` can name each bad file rather than stop at the first.
     pub fn check_files(&self) -> Result<Vec<(PathBuf, Result<usize>)>> {
@@ -415,7 +508,14 @@ impl Store {
         let foreign = entries.flatten().find(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            ![files::META, files::INDEX, files::LOCK, files::REGISTRIES].contains(&name.as_ref())
+            ![
+                files::META,
+                files::INDEX,
+                files::LOCK,
+                files::EXCHANGE_LOCK,
+                files::REGISTRIES,
+            ]
+            .contains(&name.as_ref())
                 && !name.starts_with(fsutil::TEMP_PREFIX)
         });
         match foreign {

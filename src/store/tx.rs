@@ -145,6 +145,7 @@ impl Tx<'_> {
             backend: Backend::File,
             secret: None,
             item: None,
+            exchanged: None,
         };
         check_unambiguous(&key, self.load(key.as_str())?, Some(&saved))?;
         let backend = self.backend_for_new()?;
@@ -160,7 +161,12 @@ impl Tx<'_> {
         let (key, i) = self.locate(id)?;
         let mut saved = self.load(&key)?[i].clone();
         let old_name = saved.name.clone();
+        let old_login = (saved.username.clone(), saved.registry.clone());
         change(&mut saved.cred);
+        // A token obtained for another user or registry is not this credential's.
+        if (saved.username.clone(), saved.registry.clone()) != old_login {
+            saved.exchanged = None;
+        }
         saved.cred.id = id.to_string();
         policy::check_name(&saved.name).map_err(Error::BadInput)?;
         if saved.name != old_name && self.name_taken(&saved.name)? {
@@ -199,6 +205,7 @@ impl Tx<'_> {
         let (key, i) = self.locate(id)?;
         let mut saved = self.load(&key)?[i].clone();
         let old_item = saved.item.take();
+        saved.exchanged = None;
         let backend = saved.backend;
         self.place(&mut saved, backend, secret)?;
         if let Some(item) = old_item {
@@ -246,6 +253,14 @@ impl Tx<'_> {
         }
         self.load(&key)?[i] = saved;
         Ok(true)
+    }
+
+    /// Caches a registry token obtained for a credential's secret (see
+    /// [`Store::exchanged_token`]).
+    pub fn cache_token(&mut self, id: &str, token: super::Exchanged) -> Result<()> {
+        let (key, i) = self.locate(id)?;
+        self.load(&key)?[i].exchanged = Some(token);
+        Ok(())
     }
 
     /// Makes `backend` the store's choice for new secrets (`migrate`).

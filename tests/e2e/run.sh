@@ -288,8 +288,8 @@ make_ca() {
   mkdir -p "$CERT_DIR" && cp "$d/ca.crt" "$CERT_DIR/ca.crt"
 }
 
-start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/no) -> 0 when up
-  local name=$1 addr=$2 url=$3 tls=$4 cfg=$T/registry-$1.yml
+start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/no) [HTPASSWD] -> 0 when up
+  local name=$1 addr=$2 url=$3 tls=$4 htpasswd=${5:-$T/htpasswd} cfg=$T/registry-$1.yml
   mkdir -p "$T/registry-data/$name"
   {
     echo "version: 0.1"
@@ -304,7 +304,7 @@ start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/
       echo "  tls: {certificate: $T/certs/server.crt, key: $T/certs/server.key}"
     fi
     echo "auth:"
-    echo "  htpasswd: {realm: northflank-e2e, path: $T/htpasswd}"
+    echo "  htpasswd: {realm: northflank-e2e, path: $htpasswd}"
   } >"$cfg"
   # (distribution reads REGISTRY_* variables as config overrides: REGISTRY_AUTH_FILE would break it)
   env -u REGISTRY_AUTH_FILE docker-registry serve "$cfg" >"$T/logs/registry-$name.log" 2>&1 &
@@ -696,6 +696,51 @@ containers_logout_in_p1() { # containers_logout_in_p1 TOOL
 case_projects_skopeo_logout_keeps_shared() { need_helper; need skopeo; need_registry R_HTTP; containers_logout_in_p1 skopeo; }
 case_projects_podman_logout_keeps_shared() { need_helper; need podman; need_registry R_HTTP; containers_logout_in_p1 podman; }
 
+# --- ECR: the saved key pair exchanged for a registry token ---------------------------------
+# A stand-in for ECR's GetAuthorizationToken (tests/servers/fake_ecr.py, which checks SigV4)
+# issues one token; a loopback registry under an ECR host name accepts only AWS + that token.
+# The ECR name resolves to 127.0.0.1 through /etc/hosts for the duration of the case.
+ECR_KEY_ID=AKIAIOSFODNN7EXAMPLE
+ECR_SECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+ECR_HOST=123456789012.dkr.ecr.us-east-1.amazonaws.com
+case_ecr_docker_pull_with_the_exchanged_token() {
+  need_helper; need_docker; need python3; need docker-registry; need htpasswd; need skopeo
+  local token="nf-e2e-ecr-$(rand)" port fport
+  cp /etc/hosts "$CASE_DIR/hosts.bak"
+  trap 'cat "$CASE_DIR/hosts.bak" >/etc/hosts' EXIT
+  printf '127.0.0.1 %s\n' "$ECR_HOST" >>/etc/hosts
+  jq -n --arg t "$token" '{token: $t}' >"$CASE_DIR/fake-ecr.json"
+  python3 "$ROOT/tests/servers/fake_ecr.py" --config "$CASE_DIR/fake-ecr.json" >"$CASE_DIR/fake-ecr.port" 2>"$CASE_DIR/fake-ecr.log" &
+  echo "$!" >>"$PIDFILE"
+  for _ in $(seq 1 50); do fport=$(head -1 "$CASE_DIR/fake-ecr.port" 2>/dev/null); [[ -n $fport ]] && break; sleep 0.1; done
+  [[ -n $fport ]] || fail "the fake ECR did not start: $(cat "$CASE_DIR/fake-ecr.log")"
+  htpasswd -Bbn AWS "$token" >"$CASE_DIR/htpasswd"
+  port=$(free_port 127.0.0.1)
+  start_registry ecr "127.0.0.1:$port" "http://127.0.0.1:$port" no "$CASE_DIR/htpasswd" || fail "ECR registry did not start"
+  local reg="$ECR_HOST:$port"
+  skopeo copy --quiet --dest-tls-verify=false --dest-creds "AWS:$token" "oci:$T/oci:v1" "docker://$reg/tiny:v1" ||
+    fail "could not push the test image with the token"
+  jq -n --arg k "$reg" '{credHelpers: {($k): "northflank"}}' >"$DOCKER_CONFIG/config.json"
+  client_in "$ECR_SECRET" "$NF" add ecr-e2e --provider ecr --registry "$reg" --username "$ECR_KEY_ID" --password-stdin --project proj-ecr
+  ok "add the ECR key pair"
+  export AWS_ENDPOINT_URL_ECR="http://127.0.0.1:$fport"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-ecr docker pull "$reg/tiny:v1"
+  ok "docker pull with the exchanged token"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-ecr docker pull "$reg/tiny:v1"
+  ok "a second pull, from the cached token"
+  [[ $(curl -s "http://127.0.0.1:$fport/__fake/stats" | jq .requests) == 1 ]] || fail "two pulls should make one exchange"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-other docker pull "$reg/tiny:v1"
+  not_ok "docker pull in another project"; auth_like_failure
+  client env NORTHFLANK_PROJECT=proj-ecr "$NF" verify "http://$reg" --insecure-http
+  ok "verify through the exchanged token"; out_has 'accepted'
+  # The saved key pair never reaches the registry; the token never reaches a log line.
+  ! grep -qF -- "$ECR_SECRET" "$HLOG" || fail "the secret access key is in the helper log"
+  docker_rmi "$reg/tiny:v1"
+}
+
 # --- 4. docker CLI with the real engine ----------------------------------------------------
 docker_rmi() { docker image rm -f "$@" >/dev/null 2>&1 || true; }
 
@@ -1032,6 +1077,7 @@ run_case projects-skopeo-allowed-other-none case_projects_skopeo
 run_case projects-logout-from-other-project-untouched case_projects_logout_other_project_untouched
 run_case projects-docker-pull case_projects_docker_pull
 run_case projects-docker-login-logout-scoped case_projects_docker_login_logout_scoped
+run_case ecr-docker-pull-with-the-exchanged-token case_ecr_docker_pull_with_the_exchanged_token
 run_case projects-docker-logout-credhelpers-keeps-shared case_projects_docker_logout_credhelpers
 run_case projects-docker-logout-credsstore-keeps-shared case_projects_docker_logout_credsstore
 run_case projects-docker-login-never-changes-shared case_projects_docker_login_in_a_project_never_changes_the_shared_one

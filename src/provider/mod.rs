@@ -7,6 +7,8 @@
 //! - what a wrong secret looks like, for warnings (a GitHub token saved for Docker Hub);
 //! - whether the secret is used as is or exchanged for a registry token (ECR, SPEC §10).
 
+pub mod ecr_host;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -64,9 +66,7 @@ impl Pattern {
             Pattern::ArtifactRegistry => {
                 "LOCATION-docker.pkg.dev (e.g. europe-west1-docker.pkg.dev)"
             }
-            Pattern::Ecr => {
-                "ACCOUNT.dkr.ecr.REGION.amazonaws.com (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com)"
-            }
+            Pattern::Ecr => ecr_host::EXPECTED_FORM,
             Pattern::Acr => "NAME.azurecr.io (or .azurecr.cn, .azurecr.us)",
         }
     }
@@ -75,7 +75,7 @@ impl Pattern {
         let h = key.as_str();
         match self {
             Pattern::ArtifactRegistry => h.strip_suffix("-docker.pkg.dev").is_some_and(is_location),
-            Pattern::Ecr => EcrHost::parse(key).is_some(),
+            Pattern::Ecr => ecr_host::registry(key).is_some(),
             Pattern::Acr => [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
                 .iter()
                 .find_map(|s| h.strip_suffix(s))
@@ -99,54 +99,6 @@ fn is_location(s: &str) -> bool {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-/// An Amazon ECR registry host, split into what the token exchange needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcrHost {
-    pub account: String,
-    pub region: String,
-    /// `true` for `dkr.ecr-fips.…`.
-    pub fips: bool,
-    /// `amazonaws.com` or `amazonaws.com.cn`.
-    pub domain: &'static str,
-}
-
-impl EcrHost {
-    /// `ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`, anchored at both ends: no port, no
-    /// other labels, a 12-digit account and a region of lower-case letters, digits and hyphens.
-    pub fn parse(key: &Key) -> Option<EcrHost> {
-        let h = key.as_str();
-        let (rest, domain) = if let Some(r) = h.strip_suffix(".amazonaws.com.cn") {
-            (r, "amazonaws.com.cn")
-        } else {
-            (h.strip_suffix(".amazonaws.com")?, "amazonaws.com")
-        };
-        let mut labels = rest.split('.');
-        let account = labels.next()?;
-        let dkr = labels.next()?;
-        let ecr = labels.next()?;
-        let region = labels.next()?;
-        if labels.next().is_some()
-            || dkr != "dkr"
-            || account.len() != 12
-            || !account.bytes().all(|b| b.is_ascii_digit())
-            || !is_location(region)
-        {
-            return None;
-        }
-        let fips = match ecr {
-            "ecr" => false,
-            "ecr-fips" => true,
-            _ => return None,
-        };
-        Some(EcrHost {
-            account: account.to_string(),
-            region: region.to_string(),
-            fips,
-            domain,
-        })
-    }
 }
 
 impl Provider {
@@ -258,7 +210,9 @@ impl Provider {
     }
 
     /// The provider a registry most likely belongs to, for credentials nobody typed a provider
-    /// for (`docker login`, `import-docker-config`).
+    /// for (`docker login`, `import-docker-config`). Such a credential is the registry's own
+    /// user name and password, never a key pair to exchange: an ECR host guesses `custom`
+    /// (what `docker login -u AWS` with a token from `aws ecr get-login-password` saves).
     pub fn guess(key: &Key) -> Provider {
         if key.is_docker_hub() {
             return Provider::Dockerhub;
@@ -271,7 +225,7 @@ impl Provider {
         }
         match key.as_str() {
             "registry.gitlab.com" => Provider::Gitlab,
-            _ => [Provider::Gar, Provider::Ecr, Provider::Acr]
+            _ => [Provider::Gar, Provider::Acr]
                 .into_iter()
                 .find(|p| matches!(p.hosts(), Hosts::Pattern(pat) if pat.matches(key)))
                 .unwrap_or(Provider::Custom),
@@ -593,10 +547,11 @@ mod tests {
                 Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.com"),
                 Err("ACCOUNT.dkr.ecr.REGION"),
             ),
+            // A port is allowed, as amazon-ecr-credential-helper allows it (loopback tests).
             (
                 Provider::Ecr,
                 Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com:444"),
-                Err("ACCOUNT"),
+                Ok("123456789012.dkr.ecr.eu-west-1.amazonaws.com:444"),
             ),
             (
                 Provider::Acr,
@@ -636,28 +591,6 @@ mod tests {
     }
 
     #[test]
-    fn ecr_hosts_split() {
-        let h = EcrHost::parse(&key(
-            "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
-        ))
-        .unwrap();
-        assert_eq!(
-            (h.account.as_str(), h.region.as_str(), h.fips, h.domain),
-            ("123456789012", "us-gov-west-1", true, "amazonaws.com")
-        );
-        for bad in [
-            "123456789012.dkr.ecr.amazonaws.com",
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.co",
-            "x123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-            "123456789012.dkr.ecrx.eu-west-1.amazonaws.com",
-            "a.123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-            "123456789012.dkr.ecr.eu_west-1.amazonaws.com",
-        ] {
-            assert_eq!(EcrHost::parse(&key(bad)), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn guesses_and_ids_round_trip() {
         for p in Provider::ALL {
             assert_eq!(p.as_str().parse::<Provider>().unwrap(), p);
@@ -678,7 +611,7 @@ mod tests {
         );
         assert_eq!(
             Provider::guess(&key("123456789012.dkr.ecr.eu-west-1.amazonaws.com")),
-            Provider::Ecr
+            Provider::Custom
         );
         assert_eq!(Provider::guess(&key("127.0.0.1:5000")), Provider::Custom);
         assert!(
