@@ -18,6 +18,13 @@ pub fn note(msg: &str) {
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
+/// A progress line on stderr, redrawn in place (`""` clears it). Only for a terminal: the
+/// caller checks that stderr is one.
+pub fn progress(msg: &str) {
+    let line = format!("\r{}\x1b[K", printable(msg));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// `text` with everything a terminal would act on escaped: control characters (C0, DEL,
 /// C1), the line and paragraph separators, and the bidirectional controls that reorder what
 /// is shown (`\u{202e}` and friends).

@@ -15,6 +15,7 @@ pub mod import;
 pub mod manage;
 pub mod migrate;
 pub mod output;
+pub mod sync;
 pub mod verify;
 
 use std::ffi::OsString;
@@ -62,6 +63,8 @@ enum Command {
     },
     /// Save the credentials of a Docker config.json ("Authenticate with JSON").
     ImportDockerConfig(import::Args),
+    /// Mirror the team's saved registry credentials from Northflank, restrictions included.
+    Sync(sync::Args),
     /// Point docker and podman/skopeo/buildah at this helper for every saved registry.
     Configure(configure::Args),
     /// Check the installation, the config files, the store and the current project.
@@ -117,6 +120,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(f) = e.downcast_ref::<crate::verify::Failure>() {
         return f.exit_code();
     }
+    if let Some(f) = e.downcast_ref::<crate::northflank::SyncError>() {
+        return f.exit_code();
+    }
     1
 }
 
@@ -143,6 +149,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         Command::Restrict(a) => manage::restrict(&store, a),
         Command::Rename { old, new } => manage::rename(&store, &old, &new),
         Command::ImportDockerConfig(a) => import::run(&store, a),
+        Command::Sync(a) => sync::run(&store, a),
         Command::Configure(a) => configure::command(&store, a),
         Command::Doctor => doctor::command(&store),
         Command::Export(a) => export::export(store, a),

@@ -1,0 +1,357 @@
+//! `sync`: mirrors the team's saved registry credentials from Northflank (SPEC §9; the API
+//! side is [`crate::northflank`]).
+//!
+//! The fetch happens outside the store's lock (it can take minutes for thousands of
+//! credentials); the plan is then made again inside one store transaction, against the store
+//! as it is under the lock, and applied through it — so a `docker login` that ran meanwhile is
+//! planned with, not overwritten blindly, and a sync killed at any moment leaves every
+//! credential as before or as synced (each lives in one registry file, replaced atomically).
+
+use std::io::IsTerminal;
+
+use serde::Serialize;
+
+use super::output;
+use crate::credential::{Credential, now_rfc3339};
+use crate::error::Error;
+use crate::fsutil;
+use crate::host;
+use crate::northflank::api::{self, Api};
+use crate::northflank::plan::{self, Counts, Local, Step};
+use crate::northflank::token::{self, Env};
+use crate::northflank::{Fetched, Requests, Scope, SyncError, Upstream};
+use crate::policy::Restrictions;
+use crate::provider::Provider;
+use crate::secret::Secret;
+use crate::store::{Saved, Store, Tx};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Mirror this team's credentials instead of the token's own account's.
+    #[arg(long, value_name = "ID")]
+    team: Option<String>,
+    /// Take the token of this context of the Northflank CLI's login file (~/.northflank/config.json).
+    #[arg(long, value_name = "NAME", conflicts_with = "token_stdin")]
+    context: Option<String>,
+    /// Read the API token from stdin (never from an argument).
+    #[arg(long)]
+    token_stdin: bool,
+    /// Print what would change; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the plan and the outcome as JSON, for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Also save the sync's API token for registry.northflank.com with this user name, so images
+    /// built on Northflank pull with no further login.
+    #[arg(long, value_name = "USERNAME")]
+    registry_login: Option<String>,
+}
+
+/// The registry images built on Northflank are pulled from.
+const NORTHFLANK_REGISTRY: &str = "registry.northflank.com";
+/// The name of the credential `--registry-login` saves.
+const REGISTRY_LOGIN_NAME: &str = "northflank-registry";
+
+pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
+    let scope = Scope::new(a.team.as_deref())?;
+    if a.registry_login.as_deref().is_some_and(str::is_empty) {
+        anyhow::bail!(
+            "--registry-login is empty: give the user name to log in to {NORTHFLANK_REGISTRY} with"
+        );
+    }
+    let stdin = if a.token_stdin {
+        Some(
+            fsutil::read_limited(std::io::stdin().lock(), 64 * 1024)
+                .map_err(|e| anyhow::anyhow!("cannot read the token from stdin: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let found = token::discover(stdin.as_deref(), a.context.as_deref(), &Env::from_process())?;
+    let options = api::Options {
+        ca_file: std::env::var_os("SSL_CERT_FILE")
+            .filter(|v| !v.is_empty())
+            .map(Into::into),
+        ..api::Options::default()
+    };
+    let api = Api::new(&found, options)?;
+    let known = {
+        let saved: Vec<Saved> = store.summaries()?.into_values().flatten().collect();
+        plan::known(&locals(&saved), &scope)
+    };
+    let fetched = fetch(&api, &scope, &known)?;
+    let report = if a.dry_run {
+        let saved: Vec<Saved> = store.summaries()?.into_values().flatten().collect();
+        Report::of(&plan::plan(&fetched, &locals(&saved)), &fetched, true)
+    } else {
+        store.write(|tx| {
+            let saved = tx.all()?;
+            let plan = plan::plan(&fetched, &locals(&saved));
+            apply(tx, &plan.steps, &scope)?;
+            if let Some(user) = &a.registry_login {
+                registry_login(tx, user, &found.token)?;
+            }
+            Ok(Report::of(&plan, &fetched, false))
+        })?
+    };
+    report.print(
+        a.json,
+        fetched.stopped.as_ref(),
+        a.registry_login.as_deref(),
+    )?;
+    match fetched.stopped {
+        Some(stopped) => Err(stopped.into()),
+        None => Ok(()),
+    }
+}
+
+/// Fetches, with a progress line on stderr when a person is watching.
+fn fetch(
+    api: &Api,
+    scope: &Scope,
+    known: &std::collections::HashMap<String, String>,
+) -> Result<Fetched, SyncError> {
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = false;
+    let result = api::fetch_with(api, scope, known, &mut |p| {
+        if terminal && p.to_fetch >= 20 {
+            shown = true;
+            crate::term::progress(&format!(
+                "sync: {} listed, {}/{} fetched",
+                p.listed, p.fetched, p.to_fetch
+            ));
+        }
+    });
+    if shown {
+        crate::term::progress("");
+    }
+    result
+}
+
+/// The planner's view of what is saved.
+fn locals(saved: &[Saved]) -> Vec<Local<'_>> {
+    saved
+        .iter()
+        .map(|c| Local {
+            name: &c.name,
+            registry: &c.registry,
+            provider: c.provider,
+            username: &c.username,
+            description: &c.description,
+            restrictions: &c.restrictions,
+            origin: c.origin.as_ref(),
+        })
+        .collect()
+}
+
+/// Applies the plan's steps (removals, then renames and updates, then creations) through the
+/// store's transaction, which places every secret.
+fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope) -> crate::Result<()> {
+    // Two credentials may swap names: give every renamed one a free temporary name first.
+    let mut renamed = Vec::new();
+    for step in steps {
+        let (from, to) = match step {
+            Step::Rename { from, to, .. } => (from, to),
+            Step::Update { name, upstream, .. } if *name != upstream.name => (name, &upstream.name),
+            _ => continue,
+        };
+        let id = tx.named(from)?.id.clone();
+        let temporary = format!("sync-{}", &crate::credential::new_id()[..12]);
+        tx.update(&id, |c| c.name = temporary)?;
+        renamed.push((id, to.clone()));
+    }
+    for step in steps {
+        match step {
+            Step::Remove { name, .. } => {
+                let id = tx.named(name)?.id.clone();
+                tx.remove(&id)?;
+            }
+            Step::Rename { .. } => {}
+            Step::Update { name, upstream, .. } => {
+                let id = match renamed.iter().position(|(_, to)| to == &upstream.name) {
+                    Some(i) => renamed[i].0.clone(),
+                    None => tx.named(name)?.id.clone(),
+                };
+                let fields = synced(upstream, scope);
+                tx.update(&id, |c| {
+                    let created = std::mem::take(&mut c.created);
+                    *c = Credential {
+                        id: c.id.clone(),
+                        created: upstream.created_at.clone().unwrap_or(created),
+                        ..fields
+                    };
+                })?;
+                tx.set_secret(&id, upstream.secret.clone())?;
+            }
+            Step::Create(upstream) => {
+                tx.insert(synced(upstream, scope), upstream.secret.clone())?
+            }
+            Step::Skip { .. } | Step::Keep { .. } => {}
+        }
+    }
+    for (id, to) in renamed {
+        tx.update(&id, |c| c.name = to)?;
+    }
+    Ok(())
+}
+
+/// A credential as Northflank holds it, with where it came from.
+fn synced(u: &Upstream, scope: &Scope) -> Credential {
+    let now = now_rfc3339();
+    Credential {
+        id: String::new(),
+        name: u.name.clone(),
+        description: u.description.clone(),
+        provider: u.provider,
+        registry: u.registry.clone(),
+        username: u.username.clone(),
+        restrictions: u.restrictions.clone(),
+        created: u.created_at.clone().unwrap_or_else(|| now.clone()),
+        updated: u.updated_at.clone().unwrap_or(now),
+        origin: Some(u.origin(scope)),
+    }
+}
+
+/// `--registry-login USER`: the sync's token as the password for Northflank's registry, in
+/// the one unrestricted credential for it (created, or updated when it is already there).
+fn registry_login(tx: &mut Tx, user: &str, token: &Secret) -> crate::Result<()> {
+    let key = host::normalize(NORTHFLANK_REGISTRY).expect("BUG: a valid host");
+    let existing = tx
+        .registry(&key)?
+        .iter()
+        .find(|c| !c.restrictions.restricted)
+        .map(|c| (c.id.clone(), c.origin.is_some(), c.name.clone()));
+    match existing {
+        Some((_, true, name)) => Err(Error::Conflict(format!(
+            "{NORTHFLANK_REGISTRY} already has the credential {name:?} synced from Northflank: drop \
+             --registry-login, or remove or restrict that credential in Northflank"
+        ))),
+        Some((id, false, _)) => {
+            tx.update(&id, |c| {
+                c.username = user.to_string();
+                c.provider = Provider::Northflank;
+                c.updated = now_rfc3339();
+            })?;
+            tx.set_secret(&id, token.clone())
+        }
+        None => {
+            let mut name = REGISTRY_LOGIN_NAME.to_string();
+            for n in 2.. {
+                if !tx.name_taken(&name)? {
+                    break;
+                }
+                name = format!("{REGISTRY_LOGIN_NAME}-{n}");
+            }
+            let now = now_rfc3339();
+            tx.insert(
+                Credential {
+                    id: String::new(),
+                    name,
+                    description: "the Northflank API token of `sync --registry-login`".to_string(),
+                    provider: Provider::Northflank,
+                    registry: key.as_str().to_string(),
+                    username: user.to_string(),
+                    restrictions: Restrictions::unrestricted(),
+                    created: now.clone(),
+                    updated: now,
+                    origin: None,
+                },
+                token.clone(),
+            )
+        }
+    }
+}
+
+/// What a sync did or would do, rendered before the plan's borrows end.
+struct Report {
+    lines: Vec<String>,
+    json: serde_json::Value,
+    counts: Counts,
+    requests: Requests,
+    team: Option<String>,
+    dry_run: bool,
+}
+
+impl Report {
+    fn of(plan: &plan::Plan, fetched: &Fetched, dry_run: bool) -> Report {
+        let verb = if dry_run { "would " } else { "" };
+        let lines = plan
+            .steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Keep { .. }))
+            .map(|s| format!("{verb}{s}"))
+            .collect();
+        Report {
+            lines,
+            json: serde_json::to_value(&plan.steps).expect("BUG: steps serialise"),
+            counts: plan.counts(),
+            requests: fetched.requests,
+            team: plan.team.map(str::to_string),
+            dry_run,
+        }
+    }
+
+    fn print(
+        &self,
+        json: bool,
+        stopped: Option<&SyncError>,
+        registry_login: Option<&str>,
+    ) -> anyhow::Result<()> {
+        if json {
+            #[derive(Serialize)]
+            struct Failed<'a> {
+                kind: &'a str,
+                message: String,
+                exit_code: u8,
+            }
+            #[derive(Serialize)]
+            struct Out<'a> {
+                team: Option<&'a str>,
+                dry_run: bool,
+                steps: &'a serde_json::Value,
+                counts: Counts,
+                requests: Requests,
+                registry_login: Option<&'a str>,
+                error: Option<Failed<'a>>,
+            }
+            let out = Out {
+                team: self.team.as_deref(),
+                dry_run: self.dry_run,
+                steps: &self.json,
+                counts: self.counts,
+                requests: self.requests,
+                registry_login,
+                error: stopped.map(|e| Failed {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                    exit_code: e.exit_code(),
+                }),
+            };
+            let mut text = serde_json::to_string_pretty(&out).expect("BUG: the report serialises");
+            text.push('\n');
+            return Ok(output::raw(text.as_bytes())?);
+        }
+        let mut lines = self.lines.clone();
+        if let (Some(user), false) = (registry_login, self.dry_run) {
+            lines.push(format!(
+                "saved the API token for {NORTHFLANK_REGISTRY} (user {user})"
+            ));
+        }
+        let from = self
+            .team
+            .as_ref()
+            .map_or("the account".to_string(), |t| format!("team {t}"));
+        let dry = if self.dry_run {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "sync from {from}: {} ({} requests){dry}",
+            self.counts,
+            self.requests.total()
+        ));
+        Ok(output::lines(&lines)?)
+    }
+}

@@ -1,0 +1,488 @@
+//! The `sync` command through the binary, against the fake Northflank API on 127.0.0.1
+//! (`tests/servers/northflank_api.py`) reached through `NORTHFLANK_API_URL`: what is mirrored
+//! and skipped, re-syncs, dry runs and JSON, token sources, errors and exit codes, a login
+//! racing a sync, a sync killed part-way (SPEC §9, issue 12). The API itself, request by
+//! request, is `tests/sync_api.rs`.
+
+#![cfg(feature = "network")]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod common;
+mod servers;
+
+use common::*;
+use serde_json::{Value, json};
+use servers::northflank_api::{FakeApi, credential};
+
+const TOKEN: &str = "nf-sync-token-SECRET-0123456789";
+
+fn fixture(account: Vec<Value>) -> Value {
+    json!({"tokens": {TOKEN: {}}, "account": account, "teams": {"t1": []}})
+}
+
+/// What a team typically saved: a restricted GitHub token, a Docker Hub password (older
+/// answer shape), a self-hosted GitLab, and three that cannot be mirrored.
+fn team_credentials() -> Vec<Value> {
+    vec![
+        json!({"id": "gh-1", "name": "ghcr prod", "provider": "github", "username": "octo",
+               "password": "ghp_prodSECRET", "description": "CI token",
+               "restrictions": {"restricted": true, "projects": ["prod"]},
+               "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-02-01T00:00:00.000Z"}),
+        json!({"id": "hub-1", "name": "docker hub", "provider": "dockerhub", "shape": "older",
+               "username": "hubuser", "password": "hubSECRET", "description": "pulls from Hub",
+               "restrictions": {"restricted": false, "projects": []},
+               "updatedAt": "2026-02-01T00:00:00.000Z"}),
+        json!({"id": "gl-1", "name": "gitlab self", "provider": "gitlab",
+               "registryUrl": "https://gitlab.example.com:5050", "username": "gl",
+               "password": "glpat-SECRETSECRETSECRET",
+               "restrictions": {"restricted": false, "projects": []}}),
+        json!({"id": "ecr-1", "name": "ecr byoc", "provider": "ecr",
+               "registryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+               "integrationId": "aws-integration",
+               "restrictions": {"restricted": false, "projects": []}}),
+        json!({"id": "nores-1", "name": "no restrictions", "provider": "custom",
+               "registryUrl": "nores.example.com", "username": "u", "password": "p",
+               "omit": ["restrictions"]}),
+        json!({"id": "quay-1", "name": "quay io", "provider": "quay-future",
+               "registryUrl": "quay.io", "username": "q", "password": "quaySECRET",
+               "restrictions": {"restricted": false, "projects": []}}),
+    ]
+}
+
+/// Runs `sync ARGS` against `api` with the token in `NORTHFLANK_API_TOKEN`.
+fn sync(h: &Helper, api: &FakeApi, args: &[&str]) -> std::process::Output {
+    let url = api.url();
+    let mut all = vec!["sync"];
+    all.extend_from_slice(args);
+    h.run_env(
+        &all,
+        b"",
+        &[
+            ("NORTHFLANK_API_TOKEN", TOKEN),
+            ("NORTHFLANK_API_URL", url.as_str()),
+        ],
+    )
+}
+
+fn ls(h: &Helper) -> Vec<Value> {
+    serde_json::from_slice(&h.run(&["ls", "--json"], b"").stdout).unwrap()
+}
+
+fn get_as(h: &Helper, server: &str, project: Option<&str>) -> std::process::Output {
+    let env: Vec<(&str, &str)> = project
+        .map(|p| ("NORTHFLANK_PROJECT", p))
+        .into_iter()
+        .collect();
+    h.run_env(&["get"], server.as_bytes(), &env)
+}
+
+/// The token appears nowhere: not in any output, not in any file of the store.
+fn assert_token_nowhere(h: &Helper, out: &std::process::Output) {
+    assert!(
+        !stdout(out).contains(TOKEN) && !stderr(out).contains(TOKEN),
+        "the token was printed"
+    );
+    for (path, bytes) in h.snapshot() {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(TOKEN),
+            "the token is in {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_first_sync_mirrors_what_can_be_mirrored_with_restrictions_and_origins() {
+    let Some(api) = FakeApi::start("sync_first", &fixture(team_credentials())) else {
+        return;
+    };
+    let h = Helper::new();
+    let out = sync(&h, &api, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    for line in [
+        "create  \"ghcr prod\" (ghcr.io, projects prod)",
+        "create  \"docker hub\" (https://index.docker.io/v1/, all projects)",
+        "create  \"gitlab self\" (gitlab.example.com:5050, all projects)",
+        "create  \"quay io\" (quay.io, all projects)",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(
+        text.contains("skip    \"ecr byoc\"") && text.contains("integration"),
+        "{text}"
+    );
+    assert!(
+        text.contains("skip    \"no restrictions\"") && text.contains("restrictions"),
+        "{text}"
+    );
+    assert!(
+        text.lines().last().unwrap().starts_with(
+            "sync from the account: 4 created, 0 updated, 0 renamed, 0 removed, 2 skipped"
+        ),
+        "{text}"
+    );
+    assert_token_nowhere(&h, &out);
+    // What get serves, project by project, is what Northflank's restrictions say.
+    assert_exact(
+        &get_as(&h, "ghcr.io", Some("prod")),
+        0,
+        &get_answer("ghcr.io", "octo", "ghp_prodSECRET"),
+    );
+    assert_exact(&get_as(&h, "ghcr.io", Some("dev")), 1, NOT_FOUND);
+    assert_exact(&get_as(&h, "ghcr.io", None), 1, NOT_FOUND);
+    assert_exact(
+        &get_as(&h, "docker.io", Some("dev")),
+        0,
+        &get_answer("docker.io", "hubuser", "hubSECRET"),
+    );
+    // Mirrored metadata and origins, shown by ls and ls --json.
+    let listed = ls(&h);
+    let gh = listed.iter().find(|c| c["name"] == "ghcr prod").unwrap();
+    assert_eq!(gh["provider"], "github");
+    let hub = listed.iter().find(|c| c["name"] == "docker hub").unwrap();
+    assert_eq!(hub["description"], "pulls from Hub");
+    assert_eq!(gh["created"], "2026-01-01T00:00:00.000Z");
+    assert_eq!(
+        gh["origin"],
+        json!({"credential_id": "gh-1", "updated_at": "2026-02-01T00:00:00.000Z"})
+    );
+    assert_eq!(
+        listed.iter().find(|c| c["name"] == "quay io").unwrap()["provider"],
+        "custom"
+    );
+    assert!(stdout(&h.run(&["ls"], b"")).contains("northflank"));
+}
+
+#[test]
+fn a_resync_updates_renames_and_removes_only_what_it_synced() {
+    let mut creds = vec![
+        credential(1, "t1"),
+        credential(2, "t1"),
+        credential(3, "t1"),
+    ];
+    let Some(api) = FakeApi::start("sync_resync", &fixture(creds.clone())) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    h.add(
+        "my own",
+        "custom",
+        Some("r3.example.com"),
+        "mine",
+        "local-secret",
+        &["local"],
+    );
+    // Unchanged: only the list is requested.
+    let before = api.total();
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "unchanged sync");
+    assert_eq!(api.total() - before, 1, "one list request, no get");
+    assert!(
+        stdout(&out).contains("0 created, 0 updated, 0 renamed, 0 removed, 0 skipped, 3 unchanged"),
+        "{}",
+        stdout(&out)
+    );
+    // Northflank: cred 1 gets a new password, cred 2 a new name, cred 3 is deleted.
+    creds[0]["password"] = json!("pw-1-rotated");
+    creds[0]["updatedAt"] = json!("t2");
+    creds[1]["name"] = json!("cred two");
+    creds[1]["updatedAt"] = json!("t2");
+    creds.remove(2);
+    api.set_fixture(&fixture(creds));
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "sync after changes");
+    let text = stdout(&out);
+    assert!(
+        text.contains("2 updated") && text.contains("1 removed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("update  \"cred 2\" -> \"cred two\""),
+        "{text}"
+    );
+    assert_exact(
+        &get_as(&h, "r1.example.com", None),
+        0,
+        &get_answer("r1.example.com", "user1", "pw-1-rotated"),
+    );
+    let names: Vec<String> = ls(&h)
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["cred 1", "cred two", "my own"], "{names:?}");
+    // The local credential is untouched.
+    assert_exact(
+        &get_as(&h, "r3.example.com", Some("local")),
+        0,
+        &get_answer("r3.example.com", "mine", "local-secret"),
+    );
+}
+
+#[test]
+fn a_dry_run_and_json_change_nothing_and_say_the_plan() {
+    let Some(api) = FakeApi::start("sync_dry", &fixture(team_credentials())) else {
+        return;
+    };
+    let h = Helper::new();
+    h.store("quay.io", "local-user", "local-secret");
+    let before = h.snapshot();
+    let out = sync(&h, &api, &["--dry-run"]);
+    assert_ok(&out, "dry run");
+    assert!(
+        stdout(&out).contains("would create  \"ghcr prod\""),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("dry run: nothing was changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(h.snapshot(), before, "a dry run changes nothing");
+    let out = sync(&h, &api, &["--dry-run", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["counts"]["create"], 3);
+    // quay.io is taken by the local unrestricted credential: the upstream one is skipped,
+    // the message naming both.
+    let quay = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "quay io")
+        .unwrap();
+    assert_eq!(quay["action"], "skip");
+    assert!(
+        quay["reason"].as_str().unwrap().contains("login-quay-io"),
+        "{quay}"
+    );
+    assert!(v["requests"]["list"].as_u64().unwrap() >= 1);
+    assert_token_nowhere(&h, &out);
+}
+
+#[test]
+fn the_token_comes_from_stdin_a_context_or_the_cli_login_file_never_argv() {
+    let Some(api) = FakeApi::start("sync_tokens", &fixture(vec![credential(1, "t1")])) else {
+        return;
+    };
+    let h = Helper::new();
+    let url = api.url();
+    let env = [("NORTHFLANK_API_URL", url.as_str())];
+    // --token-stdin.
+    let out = h.run_env(
+        &["sync", "--token-stdin"],
+        format!("{TOKEN}\n").as_bytes(),
+        &env,
+    );
+    assert_ok(&out, "--token-stdin");
+    // The official CLI's login file: its current context, or one by name.
+    let dir = h.dir.path().join(".northflank");
+    std::fs::create_dir(&dir).unwrap();
+    let config = json!({"current": "work", "contexts": [
+        {"name": "work", "token": TOKEN, "host": url},
+        {"name": "old", "token": "revoked-token", "host": url},
+    ]});
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    assert_ok(
+        &h.run(&["sync"], b""),
+        "the current context, its host as the API base",
+    );
+    let out = h.run(&["sync", "--context", "old"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    let out = h.run(&["sync", "--context", "nope"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("work") && stderr(&out).contains("old"),
+        "names the contexts: {}",
+        stderr(&out)
+    );
+    // No token anywhere: says the four ways.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = h.run_env(&["sync"], b"", &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("NORTHFLANK_API_TOKEN") && stderr(&out).contains("--token-stdin"),
+        "{}",
+        stderr(&out)
+    );
+    // An argument is never a token: there is no such flag.
+    let out = h.run_env(&["sync", "--token", TOKEN], b"", &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains(TOKEN));
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_connecting() {
+    let h = Helper::new();
+    let out = h.run_env(
+        &["sync"],
+        b"",
+        &[
+            ("NORTHFLANK_API_TOKEN", TOKEN),
+            ("NORTHFLANK_API_URL", "http://api.example.com"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("http"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(TOKEN));
+}
+
+#[test]
+fn errors_say_what_to_do_with_their_own_exit_codes() {
+    let Some(api) = FakeApi::start("sync_errors", &fixture(vec![credential(1, "t1")])) else {
+        return;
+    };
+    let h = Helper::new();
+    let url = api.url();
+    // A rejected token.
+    let out = h.run_env(
+        &["sync"],
+        b"",
+        &[
+            ("NORTHFLANK_API_TOKEN", "wrong-token"),
+            ("NORTHFLANK_API_URL", url.as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    // A token without Read Encrypted: the list works, the get names the permission.
+    let mut f = fixture(vec![credential(1, "t1")]);
+    f["tokens"][TOKEN] = json!({"read_encrypted": false});
+    api.set_fixture(&f);
+    let out = sync(&h, &api, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Account > Credentials > General > Read Encrypted"),
+        "{}",
+        stderr(&out)
+    );
+    // The rate limit: stops, and says when to retry.
+    let mut f = fixture(vec![credential(1, "t1")]);
+    f["faults"] = json!({"/v1/integrations/registries": [
+        {"status": 429, "message": "Too many requests", "headers": {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "120"}}
+    ]});
+    api.set_fixture(&f);
+    let out = sync(&h, &api, &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 min"), "{}", stderr(&out));
+    // A server error, then the answer: retried, and the sync completes.
+    let mut f = fixture(vec![credential(1, "t1")]);
+    f["faults"] =
+        json!({"/v1/integrations/registries": [{"status": 503, "headers": {"retry-after": "0"}}]});
+    api.set_fixture(&f);
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "sync after one 503");
+    assert_exact(
+        &get_as(&h, "r1.example.com", None),
+        0,
+        &get_answer("r1.example.com", "user1", "pw-1"),
+    );
+}
+
+#[test]
+fn registry_login_saves_the_token_for_northflanks_registry() {
+    let Some(api) = FakeApi::start("sync_registry_login", &fixture(vec![])) else {
+        return;
+    };
+    let h = Helper::new();
+    let out = sync(&h, &api, &["--registry-login", "builder"]);
+    assert_ok(&out, "sync --registry-login");
+    assert!(
+        stdout(&out).contains("saved the API token for registry.northflank.com (user builder)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_exact(
+        &get_as(&h, "registry.northflank.com", Some("any")),
+        0,
+        &get_answer("registry.northflank.com", "builder", TOKEN),
+    );
+    let listed = ls(&h);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["name"].as_str(), listed[0]["provider"].as_str()),
+        (Some("northflank-registry"), Some("northflank"))
+    );
+    // Again: the same credential is updated, and a plain sync never removes it.
+    assert_ok(&sync(&h, &api, &["--registry-login", "builder2"]), "again");
+    assert_ok(&sync(&h, &api, &[]), "plain sync");
+    let listed = ls(&h);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["username"], "builder2");
+}
+
+#[test]
+fn a_login_during_a_sync_is_kept_and_a_killed_sync_finishes_on_the_next_run() {
+    let creds: Vec<Value> = (1..=5).map(|n| credential(n, "t1")).collect();
+    let mut f = fixture(creds.clone());
+    // The list answers slowly, so a docker login lands while the sync fetches.
+    f["faults"] = json!({"/v1/integrations/registries": [{"delay": 1.5}]});
+    let Some(api) = FakeApi::start("sync_race", &f) else {
+        return;
+    };
+    let h = Helper::new();
+    let url = api.url();
+    let child = h.spawn(
+        &["sync"],
+        b"",
+        &[
+            ("NORTHFLANK_API_TOKEN", TOKEN),
+            ("NORTHFLANK_API_URL", url.as_str()),
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    h.store("ghcr.io", "during", "login-secret");
+    assert_ok(&child.wait_with_output().unwrap(), "sync");
+    assert_exact(
+        &get_as(&h, "ghcr.io", None),
+        0,
+        &get_answer("ghcr.io", "during", "login-secret"),
+    );
+    assert_eq!(ls(&h).len(), 6);
+    // Killed at each step of its commit, the next sync finishes the job.
+    for step in ["before-commit", "committed", "indexed"] {
+        let h = Helper::new();
+        api.set_fixture(&fixture(creds.clone()));
+        let out = h.run_env(
+            &["sync"],
+            b"",
+            &[
+                ("NORTHFLANK_API_TOKEN", TOKEN),
+                ("NORTHFLANK_API_URL", url.as_str()),
+                ("NORTHFLANK_FAULT", step),
+            ],
+        );
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "killed at {step}");
+        let n = ls(&h).len();
+        assert!(
+            n == 0 || n == 5,
+            "{step}: {n} credentials: all or nothing of one commit"
+        );
+        for row in ls(&h) {
+            let host = row["registry"].as_str().unwrap();
+            assert_eq!(
+                get_as(&h, host, None).status.code(),
+                Some(0),
+                "{step}: {host} is whole"
+            );
+        }
+        assert_ok(&sync(&h, &api, &[]), "the next sync");
+        assert_eq!(ls(&h).len(), 5, "{step}");
+    }
+}
