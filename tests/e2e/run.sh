@@ -741,6 +741,39 @@ case_ecr_docker_pull_with_the_exchanged_token() {
   docker_rmi "$reg/tiny:v1"
 }
 
+# --- sync: credentials saved in Northflank, used by real clients ----------------------------
+# The fake Northflank API (tests/servers/northflank_api.py) holds one credential for the
+# loopback registry, restricted to proj-sync; after `sync`, clients in that project pull and
+# clients elsewhere get 401.
+case_sync_then_pull_in_the_restricted_project() {
+  need_helper; need python3; need skopeo; need_docker; need_registry R_HTTP
+  local token="nf-e2e-api-$(rand)" port
+  jq -n --arg t "$token" --arg reg "$R_HTTP" --arg u "$USER1" --arg p "$PASS1" '{
+    tokens: {($t): {}},
+    account: [{id: "e2e-cred", name: "e2e registry", provider: "custom", registryUrl: $reg,
+               username: $u, password: $p, updatedAt: "2026-12-01T00:00:00.000Z",
+               restrictions: {restricted: true, projects: ["proj-sync"]}}]}' >"$CASE_DIR/fixture.json"
+  mkfifo "$CASE_DIR/api.stdin"
+  python3 "$ROOT/tests/servers/northflank_api.py" "$CASE_DIR/fixture.json" <"$CASE_DIR/api.stdin" >"$CASE_DIR/api.port" 2>"$CASE_DIR/api.log" &
+  echo "$!" >>"$PIDFILE"
+  exec 9>"$CASE_DIR/api.stdin"   # held open: the server exits when it closes
+  for _ in $(seq 1 50); do port=$(head -1 "$CASE_DIR/api.port" 2>/dev/null); [[ -n $port ]] && break; sleep 0.1; done
+  [[ -n $port ]] || fail "the fake Northflank API did not start: $(cat "$CASE_DIR/api.log")"
+  client_in "$token" env NORTHFLANK_API_URL="http://127.0.0.1:$port" "$NF" sync --token-stdin
+  ok "sync"; out_has '1 created'; out_lacks "$token"
+  client env NORTHFLANK_PROJECT=proj-sync skopeo inspect --authfile "$AUTHFILE" --tls-verify=false "docker://$R_HTTP/tiny:v1"
+  ok "skopeo inspect in the project the credential is restricted to"
+  client env NORTHFLANK_PROJECT=proj-other skopeo inspect --authfile "$AUTHFILE" --tls-verify=false "docker://$R_HTTP/tiny:v1"
+  not_ok "skopeo inspect in another project"; auth_like_failure
+  docker_rmi "$R_HTTP/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-sync docker pull "$R_HTTP/tiny:v1"
+  ok "docker pull in the project"
+  docker_rmi "$R_HTTP/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-other docker pull "$R_HTTP/tiny:v1"
+  not_ok "docker pull in another project"; auth_like_failure
+  exec 9>&-
+}
+
 # --- 4. docker CLI with the real engine ----------------------------------------------------
 docker_rmi() { docker image rm -f "$@" >/dev/null 2>&1 || true; }
 
@@ -1078,6 +1111,7 @@ run_case projects-logout-from-other-project-untouched case_projects_logout_other
 run_case projects-docker-pull case_projects_docker_pull
 run_case projects-docker-login-logout-scoped case_projects_docker_login_logout_scoped
 run_case ecr-docker-pull-with-the-exchanged-token case_ecr_docker_pull_with_the_exchanged_token
+run_case sync-then-pull-in-the-restricted-project case_sync_then_pull_in_the_restricted_project
 run_case projects-docker-logout-credhelpers-keeps-shared case_projects_docker_logout_credhelpers
 run_case projects-docker-logout-credsstore-keeps-shared case_projects_docker_logout_credsstore
 run_case projects-docker-login-never-changes-shared case_projects_docker_login_in_a_project_never_changes_the_shared_one
