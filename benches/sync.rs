@@ -19,7 +19,15 @@ use docker_credential_northflank::northflank::token::{self, Env};
 use docker_credential_northflank::northflank::{Entry, Fetched, Scope};
 
 const N: usize = 1000;
-const RUNS: usize = 5;
+/// Runs per figure: `cargo bench` passes `--bench`; `cargo test --all-targets` runs this once
+/// as a smoke test.
+fn runs() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        5
+    } else {
+        1
+    }
+}
 
 fn main() {
     let creds: Vec<_> = (0..N)
@@ -71,7 +79,8 @@ fn main() {
     let (planned, plan_times) = timed(|| plan::plan(&again, &local).counts());
 
     println!(
-        "sync of {N} credentials from the fake Northflank API on 127.0.0.1 (median of {RUNS})"
+        "sync of {N} credentials from the fake Northflank API on 127.0.0.1 (median of {})",
+        runs()
     );
     report("first sync: fetch", &first, &first_times);
     report("unchanged re-sync: fetch", &again, &again_times);
@@ -83,17 +92,71 @@ fn main() {
         "  re-sync / first sync (fetch time):   {:.3}",
         median(again_times).as_secs_f64() / median(first_times).as_secs_f64()
     );
+    whole_command(&server);
+}
+
+/// The whole `sync` command through the binary, as a user or a timer runs it: a first sync
+/// into an empty store (1,000 credentials saved in one transaction) and an unchanged re-sync.
+fn whole_command(server: &servers::northflank_api::FakeApi) {
+    let bin = std::env::var("BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_docker-credential-northflank").to_string());
+    let url = server.url();
+    let mut first = Vec::new();
+    let mut again = Vec::new();
+    let mut requests = (0, 0);
+    for _ in 0..runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = || {
+            let before = server.total();
+            let start = Instant::now();
+            let out = std::process::Command::new(&bin)
+                .arg("sync")
+                .env("NORTHFLANK_CONFIG_DIR", dir.path().join("store"))
+                .env("NORTHFLANK_CREDENTIAL_BACKEND", "file")
+                .env("NORTHFLANK_API_TOKEN", "bench-token")
+                .env("NORTHFLANK_API_URL", &url)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run sync");
+            let took = start.elapsed();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (took, server.total() - before)
+        };
+        let (t1, r1) = run();
+        let (t2, r2) = run();
+        first.push(t1);
+        again.push(t2);
+        requests = (r1, r2);
+    }
+    println!(
+        "the sync command ({bin}), {N} credentials, median of {}:",
+        runs()
+    );
+    println!(
+        "  first sync (fetch + save)           {:>9}   {} requests",
+        ms(median(first)),
+        requests.0
+    );
+    println!(
+        "  unchanged re-sync                   {:>9}   {} requests",
+        ms(median(again)),
+        requests.1
+    );
 }
 
 fn timed<T>(mut f: impl FnMut() -> T) -> (T, Vec<Duration>) {
     let mut times = Vec::new();
     let mut out = None;
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let start = Instant::now();
         out = Some(f());
         times.push(start.elapsed());
     }
-    (out.expect("RUNS > 0"), times)
+    (out.expect("runs() > 0"), times)
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
