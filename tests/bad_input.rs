@@ -3,7 +3,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod servers;
+
 use common::*;
+use servers::is_root;
 
 use std::path::Path;
 use std::process::Command;
@@ -206,18 +209,14 @@ fn unwritable_store_directory() {
     };
     if guard.is_none() {
         // Not root (or no chattr): ordinary permissions do the job.
-        use std::os::unix::fs::PermissionsExt;
         if is_root() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "chattr is needed for this test in CI"
-            );
-            eprintln!(
-                "SKIPPED: unwritable_store_directory needs chattr (e2fsprogs) on an ext4/xfs /tmp when run as root"
+            servers::skip(
+                "unwritable_store_directory",
+                "needs chattr (e2fsprogs) on an ext4/xfs /tmp when run as root",
             );
             return;
         }
-        std::fs::set_permissions(&regs, std::fs::Permissions::from_mode(0o500)).unwrap();
+        chmod(&regs, 0o500);
     }
     let cases: &[(&[&str], &[u8])] = &[
         (
@@ -257,14 +256,6 @@ fn unwritable_store_directory() {
     assert_eq!(h.snapshot(), before);
     // Reads still work on a read-only store.
     assert_ok(&h.run(&["get"], b"ghcr.io"), "get");
-}
-
-/// Whether we run as root (where permission bits do not stop writes).
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 #[test]

@@ -6,33 +6,6 @@
 mod common;
 use common::*;
 
-fn get_as(h: &Helper, server: &str, project: Option<&str>) -> std::process::Output {
-    let env: Vec<(&str, &str)> = project
-        .map(|p| ("NORTHFLANK_PROJECT", p))
-        .into_iter()
-        .collect();
-    h.run_env(&["get"], server.as_bytes(), &env)
-}
-
-/// `get` of `server` as `project` answers exactly `user` and `secret`.
-fn assert_serves(h: &Helper, server: &str, project: Option<&str>, user: &str, secret: &str) {
-    assert_exact(
-        &get_as(h, server, project),
-        0,
-        &get_answer(server, user, secret),
-    );
-}
-
-fn list_as(h: &Helper, project: Option<&str>) -> String {
-    let env: Vec<(&str, &str)> = project
-        .map(|p| ("NORTHFLANK_PROJECT", p))
-        .into_iter()
-        .collect();
-    let out = h.run_env(&["list"], b"", &env);
-    assert_ok(&out, "list");
-    stdout(&out)
-}
-
 #[test]
 fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
     let h = Helper::new();
@@ -44,7 +17,7 @@ fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
         "prod-token",
         &["prod"],
     );
-    assert_serves(&h, "ghcr.io", Some("prod"), "prod-bot", "prod-token");
+    h.assert_serves("ghcr.io", Some("prod"), "prod-bot", "prod-token");
     for project in [
         None,
         Some(""),
@@ -53,7 +26,7 @@ fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
         Some("PROD"),
         Some("prod "),
     ] {
-        let out = get_as(&h, "ghcr.io", project);
+        let out = h.get_as("ghcr.io", project);
         assert_exact(&out, 1, NOT_FOUND);
         assert!(
             stderr(&out).contains("only for other projects"),
@@ -62,9 +35,9 @@ fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
         );
         assert!(!stderr(&out).contains("prod-token"));
     }
-    assert_eq!(list_as(&h, None), "{}\n");
-    assert_eq!(list_as(&h, Some("staging")), "{}\n");
-    assert_eq!(list_as(&h, Some("prod")), "{\"ghcr.io\":\"prod-bot\"}\n");
+    assert_eq!(h.list_as(None), "{}\n");
+    assert_eq!(h.list_as(Some("staging")), "{}\n");
+    assert_eq!(h.list_as(Some("prod")), "{\"ghcr.io\":\"prod-bot\"}\n");
 }
 
 #[test]
@@ -89,9 +62,9 @@ fn the_project_specific_credential_wins_over_the_shared_one() {
         (Some("zz"), "shared", "s-pw"),
     ];
     for (project, user, secret) in cases {
-        assert_serves(&h, "docker.io", project, user, secret);
+        h.assert_serves("docker.io", project, user, secret);
         assert_eq!(
-            list_as(&h, project),
+            h.list_as(project),
             format!("{{\"{hub}\":\"{user}\"}}\n"),
             "{project:?}"
         );
@@ -166,29 +139,17 @@ fn docker_login_never_overwrites_a_hidden_credential() {
     );
     // A login outside the project creates a new, unrestricted credential instead.
     h.store("reg.example.com:5000", "dev", "dev-secret");
-    assert_serves(
-        &h,
-        "reg.example.com:5000",
-        Some("prod"),
-        "prod",
-        "prod-secret",
-    );
-    assert_serves(&h, "reg.example.com:5000", None, "dev", "dev-secret");
+    h.assert_serves("reg.example.com:5000", Some("prod"), "prod", "prod-secret");
+    h.assert_serves("reg.example.com:5000", None, "dev", "dev-secret");
     // A login inside the project updates the project's own credential.
     let json = br#"{"ServerURL":"reg.example.com:5000","Username":"prod2","Secret":"rotated"}"#;
     assert_ok(
         &h.run_env(&["store"], json, &[("NORTHFLANK_PROJECT", "prod")]),
         "store",
     );
-    assert_serves(&h, "reg.example.com:5000", Some("prod"), "prod2", "rotated");
-    assert_serves(&h, "reg.example.com:5000", None, "dev", "dev-secret");
-    let ls = stdout(&h.run(&["ls", "--json"], b""));
-    let names: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&ls)
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["login-reg-example-com-5000", "prod-only"]);
+    h.assert_serves("reg.example.com:5000", Some("prod"), "prod2", "rotated");
+    h.assert_serves("reg.example.com:5000", None, "dev", "dev-secret");
+    assert_eq!(h.ls_names(&[]), ["login-reg-example-com-5000", "prod-only"]);
 }
 
 #[test]
@@ -246,15 +207,15 @@ fn ls_rm_restrict() {
         &h.run(&["restrict", "lab", "--unrestricted"], b""),
         "restrict",
     );
-    assert_serves(&h, "gitlab.example.com:5050", None, "bob", "glpat-xyz");
+    h.assert_serves("gitlab.example.com:5050", None, "bob", "glpat-xyz");
     assert_ok(
         &h.run(&["restrict", "lab", "--project", "p9"], b""),
         "restrict",
     );
-    assert_exact(&get_as(&h, "gitlab.example.com:5050", None), 1, NOT_FOUND);
+    assert_exact(&h.get_as("gitlab.example.com:5050", None), 1, NOT_FOUND);
     assert_ok(&h.run(&["rm", "lab"], b""), "rm");
     assert_exact(
-        &get_as(&h, "gitlab.example.com:5050", Some("p9")),
+        &h.get_as("gitlab.example.com:5050", Some("p9")),
         1,
         NOT_FOUND,
     );

@@ -5,43 +5,19 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod servers;
+
 use common::*;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-fn mode(p: &Path) -> u32 {
-    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
-}
-
-fn chmod(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
+use std::time::Duration;
 
 fn mkfifo(p: &Path) {
     assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
 }
 
-/// Runs `cmd` to completion, or kills it and fails the test after `limit`: the helper must
-/// never wait on a FIFO or a device.
-fn bounded(cmd: Command, stdin: &[u8], limit: Duration) -> Output {
-    let shown = format!("{cmd:?}");
-    let mut child = spawn_with_stdin(cmd, stdin);
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{shown} hung for over {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
+/// How long a command may run before it counts as waiting on a FIFO or a device.
 const LIMIT: Duration = Duration::from_secs(15);
 
 fn store_json(server: &str) -> Vec<u8> {
@@ -50,44 +26,24 @@ fn store_json(server: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Whether this test can act as a second local user (chown, setpriv): it needs root. Says so
-/// loudly and skips otherwise — except under `CI=true`, where CI runs as root and a skip
-/// would hide a missing test.
-fn can_be_another_user() -> bool {
-    let root = fsutil_euid() == 0;
-    if !root {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI must run these tests as root"
-        );
-        eprintln!("SKIPPED: this test needs root (it acts as a second local user)");
-    }
-    root
-}
-
-fn fsutil_euid() -> u32 {
-    docker_credential_northflank::fsutil::euid().unwrap_or(0)
+/// Whether this test can act as a second local user (chown, setpriv): it needs root, which
+/// CI has; elsewhere a loud skip.
+fn can_be_another_user(test: &str) -> bool {
+    servers::need_root(test, "it acts as a second local user")
 }
 
 /// Runs `script` as the unprivileged user `nobody` (a second local user).
 fn as_nobody(script: &str) -> Output {
-    let out = Command::new("setpriv")
+    Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .args(["sh", "-c", script])
-        .output();
-    match out {
-        Ok(out) => out,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("setpriv is needed (util-linux): {e}")
-        }
-        Err(e) => panic!("setpriv (util-linux) is needed for this test: {e}"),
-    }
+        .output()
+        .unwrap_or_else(|e| panic!("setpriv (util-linux) is needed for this test: {e}"))
 }
 
 #[test]
 fn a_store_another_user_can_write_is_refused_and_never_written_through() {
-    if !can_be_another_user() {
+    if !can_be_another_user("a_store_another_user_can_write_is_refused_and_never_written_through") {
         return;
     }
     let h = Helper::new();
@@ -140,7 +96,7 @@ fn a_store_another_user_can_write_is_refused_and_never_written_through() {
 
 #[test]
 fn a_store_owned_by_another_user_is_refused() {
-    if !can_be_another_user() {
+    if !can_be_another_user("a_store_owned_by_another_user_is_refused") {
         return;
     }
     let h = Helper::new();
@@ -275,7 +231,7 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
     let quay = dir.join("registries/quay.io.json");
     std::fs::remove_file(&quay).unwrap();
     mkfifo(&quay);
-    let out = bounded(h.cmd(&["get"]), b"quay.io", LIMIT);
+    let out = run_within(h.cmd(&["get"]), b"quay.io", LIMIT);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("is a FIFO, not a regular file"),
@@ -287,11 +243,11 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
     let index = dir.join("index.json");
     let _ = std::fs::remove_file(&index);
     mkfifo(&index);
-    let out = bounded(h.cmd(&["list"]), b"", LIMIT);
+    let out = run_within(h.cmd(&["list"]), b"", LIMIT);
     assert_exact(&out, 0, "{\"ghcr.io\":\"u\"}\n");
-    assert_ok(&bounded(h.cmd(&["ls"]), b"", LIMIT), "ls");
+    assert_ok(&run_within(h.cmd(&["ls"]), b"", LIMIT), "ls");
     assert_ok(
-        &bounded(h.cmd(&["store"]), &store_json("gcr.io"), LIMIT),
+        &run_within(h.cmd(&["store"]), &store_json("gcr.io"), LIMIT),
         "store",
     );
     assert!(
@@ -302,7 +258,7 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
     let meta = dir.join("store.json");
     std::fs::remove_file(&meta).unwrap();
     mkfifo(&meta);
-    let out = bounded(h.cmd(&["store"]), &store_json("ghcr.io"), LIMIT);
+    let out = run_within(h.cmd(&["store"]), &store_json("ghcr.io"), LIMIT);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("store.json is a FIFO"),
@@ -314,7 +270,7 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
 #[test]
 fn a_password_file_that_never_ends_is_refused_by_name() {
     let h = Helper::new();
-    let out = bounded(
+    let out = run_within(
         h.cmd(&[
             "add",
             "zero",
@@ -494,7 +450,7 @@ fn list_agrees_with_get_after_any_hand_edit() {
 
 #[test]
 fn export_writes_a_new_private_file_and_never_through_a_link() {
-    if !can_be_another_user() {
+    if !can_be_another_user("export_writes_a_new_private_file_and_never_through_a_link") {
         return;
     }
     let h = Helper::new();

@@ -9,75 +9,26 @@
 
 #![cfg(feature = "network")]
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+mod common;
+mod servers;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
+use common::{Helper, assert_ok, stderr, stdout};
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
     AuthUsed, CertsDirs, Failure, Options, TlsProblem, endpoint_for, verify,
 };
+use servers::basic_auth as basic;
+use servers::mock_http::{Mock, Reply, Silent, reply};
+use servers::pki::Pki;
+use servers::registry::Registry;
+use servers::{free_port, have_programs};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret-Pa55word";
-
-// ---------------------------------------------------------------------------------------------
-// Outside programs
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    // PATH only: `Command::new(name)` searches the same list.
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// `true` when every program is there. Missing under `CI=true`: the test fails. Elsewhere: a loud
-/// SKIPPED line, and the caller returns.
-fn have_programs(test: &str, names: &[&str]) -> bool {
-    let missing: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| find_program(n).is_none())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "{test}: needs {} (Debian packages docker-registry, openssl, apache2-utils)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}; CI=true, so this is a failure");
-    }
-    // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
-    false
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
 
 fn secret() -> Secret {
     Secret::new(PASSWORD)
@@ -101,267 +52,36 @@ fn check_message(f: &Failure) {
     assert!(!text.contains('\n'), "message is not one line: {text}");
 }
 
-// ---------------------------------------------------------------------------------------------
-// A CA and server certificates made with openssl
-
-const OPENSSL_CNF: &str = r#"
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = placeholder
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[leaf]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-[leaf_other]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:other.example
-[self_ca_san]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment
-subjectAltName = IP:127.0.0.1,DNS:localhost
-[ca]
-default_ca = test_ca
-[test_ca]
-database = db/index.txt
-new_certs_dir = db
-serial = db/serial
-default_md = sha256
-policy = any
-copy_extensions = none
-[any]
-commonName = supplied
-"#;
-
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("openssl.cnf"), OPENSSL_CNF).expect("write cnf");
-        let pki = Pki { dir };
-        pki.make_ca("ca", "Test Registry CA");
-        pki.make_ca("other-ca", "Some Other CA");
-        pki
+/// The kind of a TLS failure; panics on any other failure.
+fn tls_problem(err: &Failure) -> TlsProblem {
+    match err {
+        Failure::Tls { problem, .. } => *problem,
+        other => panic!("expected a TLS failure, got {other:?}"),
     }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn openssl(&self) -> Command {
-        let mut c = Command::new("openssl");
-        c.current_dir(self.dir.path());
-        c
-    }
-
-    fn make_ca(&self, name: &str, cn: &str) {
-        run(self
-            .openssl()
-            .args(words(
-                "req -x509 -config openssl.cnf -extensions v3_ca -nodes -days 2",
-            ))
-            .args(words("-newkey ec -pkeyopt ec_paramgen_curve:prime256v1"))
-            .args(words(&format!("-keyout {name}.key -out {name}.crt")))
-            .args(["-subj", &format!("/CN={cn}")]));
-    }
-
-    fn make_csr(&self, name: &str, cn: &str) {
-        run(self
-            .openssl()
-            .args(words("req -new -config openssl.cnf -nodes"))
-            .args(words("-newkey ec -pkeyopt ec_paramgen_curve:prime256v1"))
-            .args(words(&format!("-keyout {name}.key -out {name}.csr")))
-            .args(["-subj", &format!("/CN={cn}")]));
-    }
-
-    /// A server certificate signed by `ca.crt`, valid now; `extensions` picks the names.
-    /// Returns (certificate, key).
-    fn server_cert(&self, name: &str, extensions: &str) -> (PathBuf, PathBuf) {
-        self.make_csr(name, "test server");
-        run(self
-            .openssl()
-            .args(words(
-                "x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2",
-            ))
-            .args(words(&format!(
-                "-extfile openssl.cnf -extensions {extensions}"
-            )))
-            .args(words(&format!("-in {name}.csr -out {name}.crt"))));
-        (
-            self.path(&format!("{name}.crt")),
-            self.path(&format!("{name}.key")),
-        )
-    }
-
-    /// A server certificate for 127.0.0.1/localhost signed by `ca.crt` that expired in 2020.
-    /// `openssl ca` is used because OpenSSL 3.0's `x509 -req` cannot set past dates.
-    fn expired_cert(&self) -> (PathBuf, PathBuf) {
-        self.make_csr("expired", "expired server");
-        self.init_ca_db();
-        run(self
-            .openssl()
-            .args(words(
-                "ca -batch -config openssl.cnf -cert ca.crt -keyfile ca.key",
-            ))
-            .args(words(
-                "-extensions leaf -notext -in expired.csr -out expired.crt",
-            ))
-            .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
-        (self.path("expired.crt"), self.path("expired.key"))
-    }
-}
-
-impl Pki {
-    /// `openssl ca`'s database, for certificates with chosen dates.
-    fn init_ca_db(&self) {
-        std::fs::create_dir_all(self.path("db")).expect("mkdir db");
-        std::fs::write(self.path("db/index.txt"), "").expect("index");
-        std::fs::write(self.path("db/serial"), "1000\n").expect("serial");
-    }
-
-    /// The recipe of Docker's "use self-signed certificates" page, word for word but for the
-    /// names and a subject given on the command line: a self-signed certificate that is its
-    /// own CA (OpenSSL's default configuration adds `CA:TRUE`). Returns (certificate, key).
-    fn docker_recipe(&self, name: &str, san: &str) -> (PathBuf, PathBuf) {
-        run(self
-            .openssl()
-            .args(words("req -newkey rsa:4096 -nodes -sha256"))
-            .args(["-keyout", &format!("{name}.key")])
-            .args(["-addext", &format!("subjectAltName = {san}")])
-            .args(words("-x509 -days 365"))
-            .args(["-out", &format!("{name}.crt")])
-            .args(["-subj", "/CN=myregistry.domain.com"]));
-        (
-            self.path(&format!("{name}.crt")),
-            self.path(&format!("{name}.key")),
-        )
-    }
-
-    /// A self-signed CA certificate for 127.0.0.1 that expired in 2020.
-    fn expired_self_signed(&self) -> (PathBuf, PathBuf) {
-        self.make_csr("selfexp", "expired self-signed");
-        self.init_ca_db();
-        run(self
-            .openssl()
-            .args(words(
-                "ca -batch -config openssl.cnf -selfsign -keyfile selfexp.key",
-            ))
-            .args(words(
-                "-extensions self_ca_san -notext -in selfexp.csr -out selfexp.crt",
-            ))
-            .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
-        (self.path("selfexp.crt"), self.path("selfexp.key"))
-    }
-}
-
-/// Command-line words (none of ours contain spaces).
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Debian's docker-registry with htpasswd auth over TLS
+// Debian's docker-registry with htpasswd auth over TLS, certificates made with openssl
 
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+/// Everything a TLS registry needs.
+fn tools() -> Vec<&'static str> {
+    [servers::registry::PROGRAMS, servers::pki::PROGRAMS].concat()
 }
 
-impl Registry {
-    /// Start `docker-registry serve` on 127.0.0.1 with TLS (`cert`, `key`) and one htpasswd user.
-    fn start(cert: &Path, key: &Path) -> Registry {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let htpasswd = run(Command::new("htpasswd").args(["-Bbn", USER, PASSWORD]));
-        std::fs::write(dir.path().join("htpasswd"), htpasswd).expect("write htpasswd");
-        std::fs::create_dir_all(dir.path().join("data")).expect("mkdir data");
-        let port = free_port();
-        // Distribution 2.8 (Debian 12): config version 0.1, as /etc/docker/registry/config.yml.
-        let config = format!(
-            "version: 0.1\n\
-             log:\n  level: warn\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {data}\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: test-only-http-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n\
-             auth:\n  htpasswd:\n    realm: test-realm\n    path: {htpasswd}\n",
-            data = dir.path().join("data").display(),
-            cert = cert.display(),
-            key = key.display(),
-            htpasswd = dir.path().join("htpasswd").display(),
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).expect("write config");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
-        let log2 = log.try_clone().expect("clone log");
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .expect("spawn docker-registry");
-        let mut reg = Registry {
-            child,
-            port,
-            _dir: dir,
-        };
-        reg.wait_listening();
-        reg
-    }
-
-    /// Wait until the port accepts connections. 30 s is only a safety bound for a stuck start.
-    fn wait_listening(&mut self) {
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self._dir.path().join("registry.log"))
-                    .unwrap_or_default();
-                panic!("docker-registry exited with {status}: {log}");
-            }
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "docker-registry did not listen on {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
+/// `docker-registry` over TLS with `(cert, key)`, whose one user is USER with PASSWORD.
+fn tls_registry(cert: &Path, key: &Path) -> Registry {
+    Registry::serve(&[(USER, PASSWORD)], Some((cert, key)))
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const TOOLS: &[&str] = &["docker-registry", "openssl", "htpasswd"];
-
+/// A PKI and a registry with a certificate for 127.0.0.1 signed by its CA; `None` (skipped,
+/// or a failure under CI) without the programs.
 fn good_registry(test: &str) -> Option<(Pki, Registry)> {
-    if !have_programs(test, TOOLS) {
+    if !have_programs(test, &tools()) {
         return None;
     }
     let pki = Pki::new();
     let (cert, key) = pki.server_cert("server", "leaf");
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     Some((pki, reg))
 }
 
@@ -379,14 +99,14 @@ fn registry_accepts_right_credentials() {
     };
     let ok = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect("accepted");
     assert_eq!(ok.auth, AuthUsed::Basic);
-    assert_eq!(ok.endpoint, format!("https://127.0.0.1:{}/v2/", reg.port));
+    assert_eq!(ok.endpoint, format!("https://127.0.0.1:{}/v2/", reg.port()));
     assert!(!ok.to_string().contains(PASSWORD));
 
     // The same registry by its other names: localhost (in the SAN), an explicit scheme and path.
     for name in [
-        format!("localhost:{}", reg.port),
-        format!("https://127.0.0.1:{}/", reg.port),
-        format!("HTTPS://LOCALHOST:{}/v2/", reg.port),
+        format!("localhost:{}", reg.port()),
+        format!("https://127.0.0.1:{}/", reg.port()),
+        format!("HTTPS://LOCALHOST:{}/v2/", reg.port()),
     ] {
         let ok = verify(&name, USER, &secret(), &with_ca(&pki)).expect(&name);
         assert_eq!(ok.auth, AuthUsed::Basic, "{name}");
@@ -441,10 +161,7 @@ fn registry_with_unknown_ca_is_a_tls_failure() {
         },
     ] {
         let err = verify(&reg.host(), USER, &secret(), &options).expect_err("unknown issuer");
-        match &err {
-            Failure::Tls { problem, .. } => assert_eq!(*problem, TlsProblem::UnknownIssuer),
-            other => panic!("expected a TLS failure, got {other:?}"),
-        }
+        assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("--ca-cert"), "{err}");
         check_message(&err);
@@ -453,17 +170,14 @@ fn registry_with_unknown_ca_is_a_tls_failure() {
 
 #[test]
 fn registry_certificate_for_another_name_is_a_tls_failure() {
-    if !have_programs("registry_certificate_for_another_name", TOOLS) {
+    if !have_programs("registry_certificate_for_another_name", &tools()) {
         return;
     }
     let pki = Pki::new();
     let (cert, key) = pki.server_cert("other", "leaf_other");
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("name mismatch");
-    match &err {
-        Failure::Tls { problem, .. } => assert_eq!(*problem, TlsProblem::NameMismatch),
-        other => panic!("expected a TLS failure, got {other:?}"),
-    }
+    assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
     assert_eq!(err.exit_code(), 4);
     assert!(
         err.to_string().contains("not valid for this host name"),
@@ -474,17 +188,14 @@ fn registry_certificate_for_another_name_is_a_tls_failure() {
 
 #[test]
 fn registry_with_expired_certificate_is_a_tls_failure() {
-    if !have_programs("registry_with_expired_certificate", TOOLS) {
+    if !have_programs("registry_with_expired_certificate", &tools()) {
         return;
     }
     let pki = Pki::new();
     let (cert, key) = pki.expired_cert();
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("expired");
-    match &err {
-        Failure::Tls { problem, .. } => assert_eq!(*problem, TlsProblem::Expired),
-        other => panic!("expected a TLS failure, got {other:?}"),
-    }
+    assert_eq!(tls_problem(&err), TlsProblem::Expired);
     assert_eq!(err.exit_code(), 4);
     assert!(err.to_string().contains("expired"), "{err}");
     check_message(&err);
@@ -523,205 +234,8 @@ fn closed_port_is_unreachable() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Servers of our own: plain HTTP/1.1 on 127.0.0.1, one request per connection.
-
-#[derive(Debug, Clone)]
-struct Req {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
-    }
-
-    /// Query parameters, percent-decoded.
-    fn query(&self, name: &str) -> Vec<String> {
-        let Some((_, q)) = self.target.split_once('?') else {
-            return vec![];
-        };
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| percent_decode(v))
-            .collect()
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-    Reply {
-        status,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        body: body.as_bytes().to_vec(),
-    }
-}
-
-type Handler = Box<dyn Fn(&Req) -> Reply + Send + Sync>;
-
-struct Mock {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    requests: Arc<Mutex<Vec<Req>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Mock {
-    fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
-        Mock::serve(false, handler)
-    }
-
-    /// A plain-HTTP server that answers a TLS ClientHello with `400 Bad Request`, as Go's and
-    /// Python's do (so the https attempt sees "not TLS" rather than a closed connection).
-    fn start_http_only(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
-        Mock::serve(true, handler)
-    }
-
-    fn serve(answer_tls: bool, handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
-        let handler: Handler = Box::new(handler);
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, requests2) = (stop.clone(), requests.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let Some(req) = read_request(&mut conn, answer_tls) else {
-                    continue;
-                };
-                requests2.lock().expect("lock").push(req.clone());
-                let r = handler(&req);
-                let mut head = format!("HTTP/1.1 {} Status\r\n", r.status);
-                for (n, v) in &r.headers {
-                    head.push_str(&format!("{n}: {v}\r\n"));
-                }
-                head.push_str(&format!(
-                    "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    r.body.len()
-                ));
-                let _ = conn.write_all(head.as_bytes());
-                let _ = conn.write_all(&r.body);
-                let _ = conn.flush();
-            }
-        });
-        Mock {
-            port,
-            stop,
-            requests,
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn requests(&self) -> Vec<Req> {
-        self.requests.lock().expect("lock").clone()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)); // wake accept()
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn read_request(conn: &mut TcpStream, answer_tls: bool) -> Option<Req> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if buf.len() > 64 * 1024 || conn.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        if buf.is_empty() && byte[0] == 0x16 {
-            if answer_tls {
-                // What Go's and Python's servers do with a ClientHello.
-                let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-            }
-            return None; // a TLS handshake: a plain-HTTP server fails it
-        }
-        buf.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let mut lines = text.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let len = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(1024 * 1024);
-    let mut body = vec![0u8; len];
-    conn.read_exact(&mut body).ok()?;
-    Some(Req {
-        method,
-        target,
-        headers,
-        body,
-    })
-}
-
-fn basic(user: &str, pw: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
-    )
-}
+// Servers of our own (servers::mock_http): plain HTTP/1.1 on 127.0.0.1, one request per
+// connection.
 
 /// What the token flow's registry sends: an unsupported challenge in its own header, then a
 /// header with Basic and Bearer (Bearer is preferred), with a quoted service holding a comma
@@ -1040,25 +554,13 @@ fn other_answers_have_their_own_outcomes() {
 #[test]
 fn silent_server_hits_the_timeout() {
     // Accepts connections and never answers. The timeout is a bound, not a measurement.
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let holder = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming() {
-            if stop2.load(Ordering::SeqCst) {
-                break;
-            }
-            held.push(conn);
-        }
-    });
+    let silent = Silent::start();
     let options = Options {
         timeout: Duration::from_secs(1),
         ..opts()
     };
     let err = verify(
-        &format!("http://127.0.0.1:{port}"),
+        &format!("http://127.0.0.1:{}", silent.port()),
         USER,
         &secret(),
         &options,
@@ -1066,9 +568,6 @@ fn silent_server_hits_the_timeout() {
     .expect_err("timeout");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains("no answer within"), "{err}");
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
-    let _ = holder.join();
 }
 
 #[test]
@@ -1082,35 +581,12 @@ fn endpoint_for_is_public_and_maps_the_hub() {
 
 // The CLI: `add --verify` and `verify NAME|HOST` through the binary.
 
-fn cli(store: &Path, args: &[&str], stdin: &str, project: Option<&str>) -> std::process::Output {
-    use std::io::Write as _;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docker-credential-northflank"));
-    cmd.args(args)
-        .env("NORTHFLANK_CONFIG_DIR", store)
-        .env("NORTHFLANK_CREDENTIAL_BACKEND", "file")
-        .env_remove("NORTHFLANK_PROJECT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(p) = project {
-        cmd.env("NORTHFLANK_PROJECT", p);
-    }
-    let mut child = cmd.spawn().expect("spawn helper");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("wait")
-}
-
 #[test]
 fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones() {
     let Some((pki, reg)) = good_registry("cli_add_verify") else {
         return;
     };
-    let store = tempfile::tempdir().unwrap();
+    let h = Helper::new();
     let ca = pki.path("ca.crt");
     let ca = ca.to_str().unwrap();
     let host = reg.host();
@@ -1131,22 +607,24 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
             "--ca-cert",
             ca,
         ];
-        cli(store.path(), &args, pw, None)
+        h.run(&args, pw.as_bytes())
+    };
+    let verify_as = |what: &str, project: Option<&str>| {
+        let env: Vec<_> = project
+            .map(|p| ("NORTHFLANK_PROJECT", p))
+            .into_iter()
+            .collect();
+        h.run_env(&["verify", what, "--ca-cert", ca], b"", &env)
     };
     // Refused by the registry: exit 2, nothing saved, no secret in the message.
     let out = add("wrong-one", "not-the-password", "p1");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
     assert!(
         err.contains("rejected") && !err.contains("not-the-password"),
         "{err}"
     );
-    assert!(!store.path().join("registries").exists(), "nothing saved");
+    assert!(!h.store_dir().join("registries").exists(), "nothing saved");
     // Wrong CA: exit 4 (TLS).
     let args = [
         "add",
@@ -1160,78 +638,28 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
         "--password-stdin",
         "--verify",
     ];
-    let out = cli(store.path(), &args, PASSWORD, None);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = h.run(&args, PASSWORD.as_bytes());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     // Accepted: saved.
-    let out = add("right-one", PASSWORD, "p1");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&add("right-one", PASSWORD, "p1"), "add --verify");
     // verify NAME and verify HOST (in the project that sees it) succeed; elsewhere HOST finds nothing.
-    let out = cli(
-        store.path(),
-        &["verify", "right-one", "--ca-cert", ca],
-        "",
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("right-one"));
-    let out = cli(
-        store.path(),
-        &["verify", &host, "--ca-cert", ca],
-        "",
-        Some("p1"),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = cli(
-        store.path(),
-        &["verify", &host, "--ca-cert", ca],
-        "",
-        Some("p2"),
-    );
+    let out = verify_as("right-one", None);
+    assert_ok(&out, "verify NAME");
+    assert!(stdout(&out).contains("right-one"));
+    assert_ok(&verify_as(&host, Some("p1")), "verify HOST");
+    let out = verify_as(&host, Some("p2"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no credential for"));
+    assert!(stderr(&out).contains("no credential for"));
     // The registry changes its mind (password rotated elsewhere): verify says rejected.
-    let args = [
-        "add",
+    h.add(
         "stale",
-        "--provider",
         "custom",
-        "--registry",
-        &host,
-        "--username",
+        Some(&host),
         USER,
-        "--password-stdin",
-        "--project",
-        "p2",
-    ];
-    assert!(
-        cli(store.path(), &args, "old-password", None)
-            .status
-            .success()
+        "old-password",
+        &["p2"],
     );
-    let out = cli(
-        store.path(),
-        &["verify", "stale", "--ca-cert", ca],
-        "",
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(verify_as("stale", None).status.code(), Some(2));
 }
 
 #[test]
@@ -1252,7 +680,7 @@ fn loopback_registry_without_scheme_falls_back_to_plain_http_like_docker() {
             reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], "")
         }
     });
-    let host = format!("127.0.0.1:{}", server.port);
+    let host = format!("127.0.0.1:{}", server.port());
     let ok = verify(&host, USER, &secret(), &opts()).expect("accepted over http");
     assert_eq!(ok.auth, AuthUsed::Basic);
     assert_eq!(ok.endpoint, format!("http://{host}/v2/"));
@@ -1392,7 +820,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     // A server error over http: unreachable with its status, not a TLS failure.
     let server = Mock::start_http_only(|_| reply(500, &[], "boom"));
     let err = verify(
-        &format!("127.0.0.1:{}", server.port),
+        &format!("127.0.0.1:{}", server.port()),
         USER,
         &secret(),
         &options,
@@ -1408,7 +836,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     let registry =
         Mock::start_http_only(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
     let err = verify(
-        &format!("127.0.0.1:{}", registry.port),
+        &format!("127.0.0.1:{}", registry.port()),
         USER,
         &secret(),
         &options,
@@ -1423,7 +851,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
         reply(200, &[], "")
     });
     let err = verify(
-        &format!("127.0.0.1:{}", hang.port),
+        &format!("127.0.0.1:{}", hang.port()),
         USER,
         &secret(),
         &options,
@@ -1477,20 +905,11 @@ fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
 
 const IDENTITY_TOKEN: &str = "Rt9x-Qm2Zp/Lk7+Wv4=eyJ0";
 
-/// Form fields of an `application/x-www-form-urlencoded` body, decoded.
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-        .collect()
-}
-
 /// A token service that takes only docker's refresh grant for IDENTITY_TOKEN and a registry
 /// that takes only the access token it issues.
 fn identity_setup() -> (Mock, Mock) {
     let tokens = Mock::start(|req| {
-        let fields = form_fields(&req.body);
+        let fields = req.form();
         let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let well_formed = req.method == "POST"
             && req.path() == "/oauth/token"
@@ -1593,21 +1012,14 @@ fn identity_token_goes_through_the_refresh_grant() {
 // ---------------------------------------------------------------------------------------------
 // Issue 13.3: trust what docker and podman trust.
 
-fn tls_problem(err: &Failure) -> TlsProblem {
-    match err {
-        Failure::Tls { problem, .. } => *problem,
-        other => panic!("expected a TLS failure, got {other:?}"),
-    }
-}
-
 #[test]
 fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
-    if !have_programs("self_signed_certificate_from_docker_s_recipe", TOOLS) {
+    if !have_programs("self_signed_certificate_from_docker_s_recipe", &tools()) {
         return;
     }
     let pki = Pki::new();
     let (cert, key) = pki.docker_recipe("domain", "IP:127.0.0.1,DNS:localhost");
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     let trusting = Options {
         ca_cert: Some(cert.clone()),
         ..opts()
@@ -1623,7 +1035,7 @@ fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
 
     // Trusted, but for another name: the name is still checked.
     let (cert, key) = pki.docker_recipe("othername", "DNS:myregistry.domain.com");
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     let trusting = Options {
         ca_cert: Some(cert.clone()),
         ..opts()
@@ -1634,7 +1046,7 @@ fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
 
     // Trusted, but expired: the dates are still checked.
     let (cert, key) = pki.expired_self_signed();
-    let reg = Registry::start(&cert, &key);
+    let reg = tls_registry(&cert, &key);
     let trusting = Options {
         ca_cert: Some(cert.clone()),
         ..opts()
@@ -1685,27 +1097,6 @@ impl Drop for CertsDir {
     }
 }
 
-/// Whether `docker login` can run here: the CLI and a daemon it can reach.
-fn have_docker(test: &str) -> bool {
-    if !have_programs(test, &["docker"]) {
-        return false;
-    }
-    let ok = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let msg = format!("{test}: the docker daemon does not answer (docker info)");
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}; CI=true, so this is a failure");
-        }
-        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
-    }
-    ok
-}
-
 fn docker_login(host: &str, password: &str) -> std::process::Output {
     let config = tempfile::tempdir().unwrap();
     // A config that already holds auths: docker then keeps the file store instead of
@@ -1715,21 +1106,15 @@ fn docker_login(host: &str, password: &str) -> std::process::Output {
         r#"{"auths":{"placeholder.invalid":{}}}"#,
     )
     .unwrap();
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config.path())
-        .args(["login", host, "--username", USER, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn docker login");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("docker login")
+    let mut cmd = std::process::Command::new("docker");
+    cmd.env("DOCKER_CONFIG", config.path()).args([
+        "login",
+        host,
+        "--username",
+        USER,
+        "--password-stdin",
+    ]);
+    common::run_with_stdin(cmd, password.as_bytes())
 }
 
 /// The certificate where docker looks, `/etc/docker/certs.d/127.0.0.1:PORT/`, made both ways
@@ -1741,17 +1126,15 @@ fn docker_login(host: &str, password: &str) -> std::process::Output {
 #[test]
 fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
     let test = "docker_certs_d_is_trusted_and_agrees_with_docker_login";
-    if !have_programs(test, TOOLS) || !have_docker(test) {
+    if !have_programs(test, &tools()) || !servers::have_docker_daemon(test) {
         return;
     }
     let root = Path::new("/etc/docker/certs.d");
     if std::fs::create_dir_all(root).is_err() {
-        let msg = format!("{test}: cannot create {} (needs root)", root.display());
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{msg}; CI=true"
+        servers::skip(
+            test,
+            &format!("cannot create {} (needs root)", root.display()),
         );
-        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
         return;
     }
     let pki = Pki::new();
@@ -1761,7 +1144,7 @@ fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
         (&signed, &signed_key, pki.path("ca.crt")),
         (&recipe, &recipe_key, recipe.clone()),
     ] {
-        let reg = Registry::start(cert, key);
+        let reg = tls_registry(cert, key);
         let dir = CertsDir(root.join(reg.host()));
         std::fs::create_dir_all(&dir.0).unwrap();
         std::fs::copy(&trusted, dir.0.join("ca.crt")).unwrap();

@@ -1,14 +1,22 @@
-//! Shared helpers for the integration tests: run the real binary against a private store.
+//! The binary and store side of the integration tests: run the real binary against a private
+//! store ([`Helper`], the one fixture for that), drive the protocol in-process ([`Wire`]), and
+//! the answers to compare with ([`get_answer`], [`NOT_FOUND`], [`assert_exact`]). Servers and
+//! outside programs are `tests/servers/`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docker-credential-northflank");
 
-/// A throwaway store directory and the environment that points the binary at it.
+/// A throwaway home with everything the binary could touch inside it: the store
+/// (`store/`), docker's config (`docker/config.json`, through `DOCKER_CONFIG`), containers'
+/// auth file (`containers/auth.json`, through `REGISTRY_AUTH_FILE`); the home itself is
+/// `HOME`. Secrets go to the file backend, never the machine's keychain.
 pub struct Helper {
     pub dir: tempfile::TempDir,
 }
@@ -20,20 +28,43 @@ impl Helper {
         }
     }
 
-    /// The store directory (inside the temp dir, so tests can see it being created).
-    pub fn store_dir(&self) -> PathBuf {
-        self.dir.path().join("store")
+    /// `rel` inside the temp dir.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
     }
 
-    /// A command for the binary with a clean, private environment.
+    /// `HOME`: the temp dir itself.
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The store directory (inside the temp dir, so tests can see it being created).
+    pub fn store_dir(&self) -> PathBuf {
+        self.path("store")
+    }
+
+    /// docker's config file, where `DOCKER_CONFIG` points.
+    pub fn docker_config(&self) -> PathBuf {
+        self.path("docker/config.json")
+    }
+
+    /// containers' (podman's) auth file, where `REGISTRY_AUTH_FILE` points.
+    pub fn auth_file(&self) -> PathBuf {
+        self.path("containers/auth.json")
+    }
+
+    /// A command for the binary with a clean, private environment: `PATH` and the paths
+    /// above, nothing else (no `NORTHFLANK_PROJECT`, no `XDG_*`).
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
+            .env("HOME", self.home())
             .env("NORTHFLANK_CONFIG_DIR", self.store_dir())
-            .env("NORTHFLANK_CREDENTIAL_BACKEND", "file");
+            .env("NORTHFLANK_CREDENTIAL_BACKEND", "file")
+            .env("DOCKER_CONFIG", self.path("docker"))
+            .env("REGISTRY_AUTH_FILE", self.auth_file());
         cmd
     }
 
@@ -54,6 +85,65 @@ impl Helper {
         spawn_with_stdin(cmd, stdin)
     }
 
+    /// Runs and expects success.
+    pub fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let out = self.run(args, stdin);
+        assert_ok(&out, &format!("{args:?}"));
+        out
+    }
+
+    /// Runs and expects failure with an error message on stderr.
+    pub fn fails(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let out = self.run(args, stdin);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded:\n{}",
+            stdout(&out)
+        );
+        assert!(
+            !out.stderr.is_empty(),
+            "{args:?}: no error message on stderr"
+        );
+        out
+    }
+
+    /// `get` of `server` with `NORTHFLANK_PROJECT=project` (`None`: unset).
+    pub fn get_as(&self, server: &str, project: Option<&str>) -> Output {
+        self.run_env(&["get"], server.as_bytes(), &project_env(project))
+    }
+
+    /// `get` of `server` as `project` answers exactly `user` and `secret`, exit 0.
+    pub fn assert_serves(&self, server: &str, project: Option<&str>, user: &str, secret: &str) {
+        assert_exact(
+            &self.get_as(server, project),
+            0,
+            &get_answer(server, user, secret),
+        );
+    }
+
+    /// What `list` answers as `project`; panics unless it succeeds.
+    pub fn list_as(&self, project: Option<&str>) -> String {
+        let out = self.run_env(&["list"], b"", &project_env(project));
+        assert_ok(&out, "list");
+        stdout(&out)
+    }
+
+    /// `ls --json ARGS…`, parsed; panics unless it succeeds.
+    pub fn ls_json(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["ls", "--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all, b"");
+        serde_json::from_slice(&out.stdout).expect("ls --json answers a JSON array")
+    }
+
+    /// The credential names `ls --json ARGS…` lists, in its order.
+    pub fn ls_names(&self, args: &[&str]) -> Vec<String> {
+        self.ls_json(args)
+            .iter()
+            .map(|c| c["name"].as_str().expect("a name").to_string())
+            .collect()
+    }
+
     /// `store` through the protocol; panics unless it succeeds.
     pub fn store(&self, server: &str, user: &str, secret: &str) {
         let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret})
@@ -62,7 +152,8 @@ impl Helper {
         assert_ok(&out, "store");
     }
 
-    /// `add` a credential from the CLI; panics unless it succeeds.
+    /// `add` a credential from the CLI, the secret on stdin as it is; panics unless it
+    /// succeeds. Returns the output (warnings are on stderr).
     pub fn add(
         &self,
         name: &str,
@@ -71,7 +162,7 @@ impl Helper {
         user: &str,
         secret: &str,
         projects: &[&str],
-    ) {
+    ) -> Output {
         let mut args = vec![
             "add",
             name,
@@ -89,6 +180,7 @@ impl Helper {
         }
         let out = self.run(&args, secret.as_bytes());
         assert_ok(&out, "add");
+        out
     }
 
     /// Every file of the store with its bytes, to prove a failed command changed nothing.
@@ -97,6 +189,14 @@ impl Helper {
         walk(&self.store_dir(), &mut files);
         files
     }
+}
+
+/// `NORTHFLANK_PROJECT=project`, or nothing for `None`.
+fn project_env(project: Option<&str>) -> Vec<(&str, &str)> {
+    project
+        .map(|p| ("NORTHFLANK_PROJECT", p))
+        .into_iter()
+        .collect()
 }
 
 fn walk(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -133,12 +233,54 @@ pub fn run_with_stdin(cmd: Command, stdin: &[u8]) -> Output {
         .expect("wait for helper")
 }
 
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Waits for `child`, or kills it and fails the test once `limit` has passed: for commands
+/// that must never wait (on a FIFO, a device, an open stdin). A bound for a hang, not a
+/// measurement.
+pub fn wait_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("wait for helper").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("wait for helper")
 }
 
+/// [`run_with_stdin`], failing the test instead of hanging past `limit` ([`wait_within`]).
+pub fn run_within(cmd: Command, stdin: &[u8], limit: Duration) -> Output {
+    let what = format!("{cmd:?}");
+    wait_within(spawn_with_stdin(cmd, stdin), limit, &what)
+}
+
+/// What the binary wrote to stdout; panics unless it is UTF-8.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// What the binary wrote to stderr; panics unless it is UTF-8.
 pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// stdout then stderr.
+pub fn all(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+/// The permission bits (with setuid, setgid, sticky) of `p` itself, not of a link's target.
+pub fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+pub fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 pub fn assert_ok(out: &Output, what: &str) {
@@ -175,17 +317,10 @@ impl Wire {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = dir.path().join("store");
         std::fs::create_dir(&store).unwrap();
-        std::fs::write(
-            store.join("store.json"),
-            br#"{"version":2,"backend":"file"}"#,
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            store.join("store.json"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        let version = docker_credential_northflank::store::FORMAT_VERSION;
+        let meta = format!(r#"{{"version":{version},"backend":"file"}}"#);
+        std::fs::write(store.join("store.json"), meta).unwrap();
+        chmod(&store.join("store.json"), 0o600);
         Wire {
             dir,
             notes: Default::default(),

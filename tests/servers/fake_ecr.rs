@@ -1,13 +1,12 @@
 //! Starts `fake_ecr.py` (Amazon ECR's `GetAuthorizationToken` on 127.0.0.1) and reads its
 //! request count, for tests that assert "one exchange".
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::ffi::OsStr;
 
 use docker_credential_northflank::http;
 use serde_json::{Value, json};
+
+use super::Script;
 
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/fake_ecr.py");
 
@@ -19,10 +18,7 @@ pub const REGION: &str = "us-east-1";
 
 /// A running fake ECR; stopped when dropped.
 pub struct FakeEcr {
-    child: Child,
-    port: u16,
-    /// Held open: the server exits when it closes, so a killed test leaves no server behind.
-    _stdin: ChildStdin,
+    server: Script,
     _dir: tempfile::TempDir,
 }
 
@@ -43,9 +39,6 @@ impl FakeEcr {
     /// tokens. `None` (after a loud SKIPPED line, or a failure under `CI=true`) without
     /// python3.
     pub fn start(test: &str, config: &Value) -> Option<FakeEcr> {
-        if !super::have_programs(test, &["python3"]) {
-            return None;
-        }
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fake-ecr.json");
         let mut full = json!({
@@ -57,46 +50,22 @@ impl FakeEcr {
             full[k] = v.clone();
         }
         std::fs::write(&path, full.to_string()).expect("write config");
-        let mut child = Command::new("python3")
-            .arg(SCRIPT)
-            .arg("--config")
-            .arg(&path)
-            .arg("--exit-on-stdin-eof")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn python3 fake_ecr.py");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        // A bound for a stuck start only; it prints its port as soon as it listens.
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let Ok(port) = line.trim().parse::<u16>() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("fake_ecr.py did not print its port (got {line:?})");
-        };
-        Some(FakeEcr {
-            child,
-            port,
-            _stdin: stdin,
-            _dir: dir,
-        })
+        let args = [
+            OsStr::new("--config"),
+            path.as_os_str(),
+            OsStr::new("--exit-on-stdin-eof"),
+        ];
+        let server = Script::start(test, SCRIPT, &args)?;
+        Some(FakeEcr { server, _dir: dir })
     }
 
     /// `http://127.0.0.1:PORT`, what `AWS_ENDPOINT_URL_ECR` is set to.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     pub fn stats(&self) -> Stats {
@@ -131,12 +100,5 @@ impl FakeEcr {
             .expect("fake ECR control request");
         assert_eq!(resp.status, 200, "{what}: {:?}", resp.body);
         serde_json::from_slice(&resp.body).expect("control answer is JSON")
-    }
-}
-
-impl Drop for FakeEcr {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -2,11 +2,12 @@
 //! one test, stopped when dropped, and reads its request counts. Tests reach it through
 //! `NORTHFLANK_API_URL`, as a user would.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, Command, Stdio};
 
 use serde_json::Value;
+
+use super::Script;
 
 pub const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -15,10 +16,7 @@ pub const SCRIPT: &str = concat!(
 
 /// A running fake Northflank API; stopped when dropped.
 pub struct FakeApi {
-    child: Child,
-    /// Held open: the server exits when it closes, so it cannot outlive a crashed test.
-    _stdin: ChildStdin,
-    port: u16,
+    server: Script,
     dir: tempfile::TempDir,
 }
 
@@ -26,38 +24,16 @@ impl FakeApi {
     /// Starts the server with `fixture` (see the script's docstring), or `None` when
     /// `python3` is missing outside CI.
     pub fn start(test: &str, fixture: &Value) -> Option<FakeApi> {
-        let python = super::python3(test)?;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fixture.json");
         std::fs::write(&path, fixture.to_string()).expect("write fixture");
-        let mut child = Command::new(python)
-            .arg(SCRIPT)
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start northflank_api.py");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the port");
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("no port from the server: {line:?}"));
-        Some(FakeApi {
-            child,
-            _stdin: stdin,
-            port,
-            dir,
-        })
+        let server = Script::start(test, SCRIPT, &[path.as_os_str()])?;
+        Some(FakeApi { server, dir })
     }
 
     /// The API base, for `NORTHFLANK_API_URL`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     /// Replaces the fixture (atomically: the server reloads it on its next request).
@@ -69,7 +45,8 @@ impl FakeApi {
 
     /// `{"total": N, "paths": {path: count}}`: the requests it has answered.
     pub fn stats(&self) -> Value {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect for stats");
+        let mut s =
+            TcpStream::connect(("127.0.0.1", self.server.port())).expect("connect for stats");
         s.write_all(b"GET /__stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             .expect("ask stats");
         let mut text = String::new();
@@ -89,13 +66,6 @@ impl FakeApi {
     /// How many requests it answered in all.
     pub fn total(&self) -> u64 {
         self.stats()["total"].as_u64().unwrap_or(0)
-    }
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,5 +1,5 @@
-//! Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 over plain http, with htpasswd
-//! (bcrypt) users: e.g. [`Registry::for_ecr_token`], a registry that accepts only user `AWS`
+//! Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 over plain http or TLS, with
+//! htpasswd (bcrypt) users: e.g. [`Registry::for_ecr_token`], a registry that accepts only user `AWS`
 //! with the token a (fake) ECR issued — what `docker pull` meets at a real ECR registry.
 //!
 //! Docker treats 127.0.0.0/8 as an insecure registry by default, also under a name that
@@ -7,6 +7,7 @@
 //! `docker pull NAME:PORT/repo` reaches it over http.
 
 use std::net::{Ipv4Addr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,12 +33,15 @@ impl Registry {
         Registry::start(test, &[("AWS", token)])
     }
 
-    /// A registry with these htpasswd users. `None` (after a loud SKIPPED line, or a failure
-    /// under `CI=true`) when a program is missing.
+    /// A plain-http registry with these htpasswd users. `None` (after a loud SKIPPED line, or
+    /// a failure under `CI=true`) when a program is missing.
     pub fn start(test: &str, users: &[(&str, &str)]) -> Option<Registry> {
-        if !super::have_programs(test, PROGRAMS) {
-            return None;
-        }
+        super::have_programs(test, PROGRAMS).then(|| Registry::serve(users, None))
+    }
+
+    /// A registry with these htpasswd users, over TLS with `(certificate, key)` when given.
+    /// The caller has checked [`PROGRAMS`] with [`super::have_programs`].
+    pub fn serve(users: &[(&str, &str)], tls: Option<(&Path, &Path)>) -> Registry {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut htpasswd = Vec::new();
         for (user, password) in users {
@@ -65,11 +69,19 @@ impl Registry {
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("mkdir data");
         let port = super::free_port();
+        let tls = tls.map_or(String::new(), |(cert, key)| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            )
+        });
+        // Distribution 2.8 (Debian 12): config version 0.1, as /etc/docker/registry/config.yml.
         let config = format!(
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {data}\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: test-only-http-secret\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: test-only-http-secret\n{tls}\
              auth:\n  htpasswd:\n    realm: test-realm\n    path: {htpasswd}\n",
             data = data.display(),
             htpasswd = htpasswd_path.display(),
@@ -89,7 +101,7 @@ impl Registry {
             .expect("spawn docker-registry");
         let mut reg = Registry { child, port, dir };
         reg.wait_listening();
-        Some(reg)
+        reg
     }
 
     /// `127.0.0.1:PORT`.
