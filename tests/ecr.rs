@@ -7,7 +7,10 @@
 
 #![cfg(feature = "network")]
 
+mod common;
 mod servers;
+
+use common::{assert_contains, assert_lacks};
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -23,8 +26,6 @@ use docker_credential_northflank::http;
 use docker_credential_northflank::secret::Secret;
 use serde_json::json;
 use servers::fake_ecr::{self, ACCOUNT, FakeEcr, KEY_ID, REGION, SECRET_KEY};
-
-const NOT_FOUND: &str = "credentials not found in native keychain";
 
 fn registry_in(region: &str) -> Registry {
     let host = format!("{ACCOUNT}.dkr.ecr.{region}.amazonaws.com");
@@ -78,23 +79,34 @@ fn check_message(e: &ExchangeError) -> String {
         !format!("{e:?}").contains(SECRET_KEY),
         "secret key in Debug: {e:?}"
     );
-    assert!(!text.contains(NOT_FOUND), "the not-found line: {text}");
+    assert!(
+        !text.contains(common::NOT_FOUND.trim_end()),
+        "the not-found line: {text}"
+    );
     text
+}
+
+/// Why the key pair was refused; panics unless it was.
+fn rejection(e: &ExchangeError) -> Rejection {
+    match e {
+        ExchangeError::Rejected { reason, .. } => *reason,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
 }
 
 #[test]
 fn the_servers_signature_check_agrees_with_the_published_vectors() {
-    if !servers::have_programs("self-test", &["python3"]) {
+    let Some(python) = servers::python3("self-test") else {
         return;
-    }
+    };
     let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/src/ecr/testdata/sigv4");
-    let out = Command::new("python3")
+    let out = Command::new(python)
         .args([fake_ecr::SCRIPT, "--self-test", vectors])
         .output()
         .expect("run the self-test");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("33 passed, 0 failed"), "{text}");
+    assert_contains(&text, "33 passed, 0 failed");
 }
 
 #[test]
@@ -186,17 +198,8 @@ fn an_unknown_access_key_is_refused_without_retrying() {
     };
     let err = exchange_with(&fake, "AKIAUNKNOWNKEY000000", SECRET_KEY).expect_err("refused");
     let text = check_message(&err);
-    assert!(
-        matches!(
-            err,
-            ExchangeError::Rejected {
-                reason: Rejection::UnknownKey,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(text.contains("AKIAUNKNOWNKEY000000"), "{text}");
+    assert_eq!(rejection(&err), Rejection::UnknownKey);
+    assert_contains(&text, "AKIAUNKNOWNKEY000000");
     assert_eq!(fake.stats().outcomes, ["UnrecognizedClientException"]);
 }
 
@@ -207,17 +210,8 @@ fn a_wrong_secret_fails_the_signature_check() {
     };
     let err = exchange_with(&fake, KEY_ID, "not-the-secret-key").expect_err("refused");
     let text = check_message(&err);
-    assert!(
-        matches!(
-            err,
-            ExchangeError::Rejected {
-                reason: Rejection::WrongSecret,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(!text.contains("Canonical String"), "{text}");
+    assert_eq!(rejection(&err), Rejection::WrongSecret);
+    assert_lacks(&text, "Canonical String");
     assert_eq!(fake.stats().outcomes, ["InvalidSignatureException"]);
 }
 
@@ -235,17 +229,8 @@ fn a_skewed_clock_is_named() {
         };
         let err = exchange_at(&fake, KEY_ID, SECRET_KEY, at).expect_err("skewed");
         let text = check_message(&err);
-        assert!(
-            matches!(
-                err,
-                ExchangeError::Rejected {
-                    reason: Rejection::Clock,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(text.contains("clock"), "{text}");
+        assert_eq!(rejection(&err), Rejection::Clock);
+        assert_contains(&text, "clock");
     }
     // Within ECR's 15 minutes, a slow clock still works.
     let slow = SystemTime::now() - Duration::from_secs(600);
@@ -259,17 +244,8 @@ fn an_endpoint_of_another_region_is_named() {
     };
     let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("wrong region");
     let text = check_message(&err);
-    assert!(
-        matches!(
-            err,
-            ExchangeError::Rejected {
-                reason: Rejection::Scope,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(text.contains("'us-east-1'"), "{text}");
+    assert_eq!(rejection(&err), Rejection::Scope);
+    assert_contains(&text, "'us-east-1'");
 }
 
 #[test]
@@ -279,17 +255,8 @@ fn a_user_without_permission_is_told_which() {
     };
     let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("denied");
     let text = check_message(&err);
-    assert!(
-        matches!(
-            err,
-            ExchangeError::Rejected {
-                reason: Rejection::NotAllowed,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(text.contains("ecr:GetAuthorizationToken"), "{text}");
+    assert_eq!(rejection(&err), Rejection::NotAllowed);
+    assert_contains(&text, "ecr:GetAuthorizationToken");
     assert_eq!(fake.stats().requests, 1);
 }
 
@@ -340,7 +307,7 @@ fn an_answer_that_is_not_ecrs_is_malformed() {
     let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("garbage");
     let text = check_message(&err);
     assert!(matches!(err, ExchangeError::Malformed { .. }), "{err:?}");
-    assert!(text.contains("AWS_ENDPOINT_URL_ECR"), "{text}");
+    assert_contains(&text, "AWS_ENDPOINT_URL_ECR");
 }
 
 #[test]
@@ -353,7 +320,7 @@ fn a_slow_endpoint_is_an_error_within_the_timeout() {
     let took = started.elapsed();
     let text = check_message(&err);
     assert!(matches!(err, ExchangeError::TimedOut { .. }), "{err:?}");
-    assert!(text.contains("did not answer within 10 s"), "{text}");
+    assert_contains(&text, "did not answer within 10 s");
     // The bound the user relies on (docker waits on `get`), with room for a loaded machine.
     assert!(took < ecr::TIMEOUT + Duration::from_secs(3), "{took:?}");
     assert_eq!(fake.stats().requests, 1, "a timeout is not retried");
@@ -382,8 +349,8 @@ fn an_unreachable_endpoint_is_an_error() {
         .expect_err("nothing listens");
     let text = check_message(&err);
     assert!(matches!(err, ExchangeError::Unreachable { .. }), "{err:?}");
-    assert!(text.contains("connection refused"), "{text}");
-    assert!(text.contains("set by AWS_ENDPOINT_URL_ECR"), "{text}");
+    assert_contains(&text, "connection refused");
+    assert_contains(&text, "set by AWS_ENDPOINT_URL_ECR");
 }
 
 #[test]
@@ -508,8 +475,7 @@ fn the_registry_accepts_only_the_exchanged_token() {
     let got = exchange_with(&fake, KEY_ID, SECRET_KEY).expect("token");
     let v2 = format!("http://{}/v2/", reg.host());
     let status = |user: &str, password: &str| {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let auth = Secret::new(format!("Basic {basic}"));
+        let auth = Secret::new(servers::basic_auth(user, password));
         let client = http::Client::new(&http::Options::default()).expect("client");
         let req = http::Request {
             auth: Some(&auth),

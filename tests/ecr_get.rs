@@ -37,10 +37,8 @@ fn setup(test: &str, config: serde_json::Value, projects: &[&str]) -> Option<(He
 
 fn get(h: &Helper, fake: &FakeEcr, project: Option<&str>) -> std::process::Output {
     let url = fake.url();
-    let mut env = vec![("AWS_ENDPOINT_URL_ECR", url.as_str())];
-    if let Some(p) = project {
-        env.push(("NORTHFLANK_PROJECT", p));
-    }
+    let mut env = project_env(project);
+    env.push(("AWS_ENDPOINT_URL_ECR", &url));
     h.run_env(&["get"], host().as_bytes(), &env)
 }
 
@@ -73,11 +71,7 @@ fn the_first_get_exchanges_the_key_pair_and_later_ones_serve_the_cached_token() 
         "the token is never in the index"
     );
     let record = h.store_dir().join(format!("registries/{}.json", host()));
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&record).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&record), 0o600);
 }
 
 #[test]
@@ -117,11 +111,7 @@ fn a_token_within_fifteen_minutes_of_its_end_is_replaced() {
     fake.configure(&json!({"mode": "throttle"}));
     let out = get(&h, &fake, None);
     assert_exact(&out, 0, &get_answer(&host(), "AWS", TOKEN));
-    assert!(
-        stderr(&out).contains("serving the cached token"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "serving the cached token");
 }
 
 #[test]
@@ -141,8 +131,8 @@ fn rejected_keys_throttling_and_a_dead_endpoint_are_one_line_errors_never_not_fo
         assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
         let text = stdout(&out);
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(text.contains(want), "{text}");
-        assert!(!text.contains("credentials not found"), "{text}");
+        assert_contains(&text, want);
+        assert_lacks(&text, "credentials not found");
         for secret in [SECRET_KEY, "wrong-secret-SECRET", "registry-token"] {
             assert!(
                 !format!("{text}{}", stderr(&out)).contains(secret),
@@ -207,5 +197,5 @@ fn a_new_key_pair_drops_the_cached_token_and_a_docker_login_is_a_plain_registry_
     );
     assert_eq!(fake.stats().requests, 1);
     let ls = stdout(&h.run(&["ls", "--json"], b""));
-    assert!(ls.contains("\"provider\": \"custom\""), "{ls}");
+    assert_contains(&ls, "\"provider\": \"custom\"");
 }

@@ -57,10 +57,7 @@ fn export_per_project_matches_get() {
     ];
     for (project, want) in cases {
         let (text, warning) = export(&h, &["export", "--project", project]);
-        assert!(
-            warning.contains("contains the registry secrets"),
-            "{warning}"
-        );
+        assert_contains(&warning, "contains the registry secrets");
         let v: Value = serde_json::from_str(&text).unwrap();
         let auths = v["auths"].as_object().unwrap();
         assert_eq!(
@@ -77,13 +74,7 @@ fn export_per_project_matches_get() {
                 .unwrap();
             assert_eq!(auth, format!("{user}:{secret}").as_bytes());
             // Same answer as the protocol gives that project.
-            let got = h.run_env(&["get"], key.as_bytes(), &[("NORTHFLANK_PROJECT", project)]);
-            assert_eq!(
-                stdout(&got),
-                format!(
-                    "{{\"ServerURL\":\"{key}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n"
-                )
-            );
+            h.assert_serves(key, Some(project), user, secret);
         }
     }
 }
@@ -112,11 +103,7 @@ fn export_kubernetes_secret_to_a_private_file() {
     args.push(path);
     let (stdout_text, _) = export(&h, &args);
     assert!(stdout_text.is_empty());
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&file), 0o600);
     let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(v["kind"], "Secret");
     assert_eq!(v["type"], "kubernetes.io/dockerconfigjson");
@@ -134,11 +121,7 @@ fn kubelet(h: &Helper, image: &str, project: Option<&str>) -> Value {
     let req = format!(
         r#"{{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"{image}"}}"#
     );
-    let env: Vec<(&str, &str)> = project
-        .map(|p| ("NORTHFLANK_PROJECT", p))
-        .into_iter()
-        .collect();
-    let out = h.run_env(&["kubelet"], req.as_bytes(), &env);
+    let out = h.run_env(&["kubelet"], req.as_bytes(), &project_env(project));
     assert_ok(&out, "kubelet");
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -180,7 +163,7 @@ fn kubelet_plugin_serves_the_projects_credentials() {
     );
     let bad = h.run(&["kubelet"], br#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v9","kind":"CredentialProviderRequest","image":"x"}"#);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("unsupported apiVersion"));
+    assert_contains(&stderr(&bad), "unsupported apiVersion");
     assert!(bad.stdout.is_empty());
 }
 
@@ -190,7 +173,7 @@ fn kubelet_config_lists_the_projects_hosts() {
     let out = h.run(&["kubelet-config", "--project", "dev"], b"");
     assert_ok(&out, "kubelet-config");
     let text = stdout(&out);
-    assert!(text.contains("kind: CredentialProviderConfig"));
+    assert_contains(&text, "kind: CredentialProviderConfig");
     assert!(
         text.contains("- \"ghcr.io\"") && text.contains("- \"reg.example.com:5000\""),
         "{text}"
@@ -199,6 +182,6 @@ fn kubelet_config_lists_the_projects_hosts() {
         !text.contains("docker.io"),
         "dev sees no Hub credential: {text}"
     );
-    assert!(text.contains("value: \"dev\""));
+    assert_contains(&text, "value: \"dev\"");
     assert!(!text.contains("t-dev"), "no secret in the config");
 }

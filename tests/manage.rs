@@ -108,8 +108,8 @@ fn add_for_every_provider_then_get_serves_it() {
         ],
         b"",
     );
-    assert!(stdout(&out).contains("asia.gcr.io"), "{}", stdout(&out));
-    assert!(!all(&out).contains("MIIEvSECRETKEY"));
+    assert_contains(&stdout(&out), "asia.gcr.io");
+    assert_lacks(&all(&out), "MIIEvSECRETKEY");
 
     h.assert_serves("docker.io", None, "hubuser", "dckr_pat_hub");
     h.assert_serves("ghcr.io", None, "octo", "ghp_github");
@@ -130,17 +130,14 @@ fn add_for_every_provider_then_get_serves_it() {
             )
         })
         .collect();
-    assert!(rows.contains(&(
-        "GitLab self".into(),
-        "gitlab".into(),
-        "gitlab.example.com:5050".into()
-    )));
-    assert!(rows.contains(&("GCR asia".into(), "gcr-asia".into(), "asia.gcr.io".into())));
-    assert!(rows.contains(&(
-        "Docker Hub".into(),
-        "dockerhub".into(),
-        "https://index.docker.io/v1/".into()
-    )));
+    for row in [
+        ("GitLab self", "gitlab", "gitlab.example.com:5050"),
+        ("GCR asia", "gcr-asia", "asia.gcr.io"),
+        ("Docker Hub", "dockerhub", "https://index.docker.io/v1/"),
+    ] {
+        let row = (row.0.to_string(), row.1.to_string(), row.2.to_string());
+        assert!(rows.contains(&row), "{row:?} not in {rows:?}");
+    }
     for secret in ["dckr_pat_hub", "ghp_github", "glpat-", "pw:with", "MIIEv"] {
         assert!(
             !serde_json::to_string(&listed).unwrap().contains(secret),
@@ -182,11 +179,7 @@ fn secrets_come_from_stdin_a_file_or_a_terminal_never_argv() {
         ],
         b"",
     );
-    assert!(
-        stderr(&out).contains("--password-stdin"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "--password-stdin");
     assert_eq!(stderr(&out).lines().count(), 1);
     // There is no option that takes a secret as an argument.
     let out = h.fails(
@@ -202,7 +195,7 @@ fn secrets_come_from_stdin_a_file_or_a_terminal_never_argv() {
         ],
         b"",
     );
-    assert!(!stderr(&out).contains("ghp_inargv"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "ghp_inargv");
     h.fails(
         &[
             "add",
@@ -228,30 +221,26 @@ fn tokens_that_look_wrong_get_a_warning_that_never_shows_them() {
         &["--provider", "github", "--username", "u"],
         "MyAccountPassword1",
     );
-    assert!(stderr(&out).contains("warning:"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("GitHub token"), "{}", stderr(&out));
-    assert!(!all(&out).contains("MyAccountPassword1"));
+    assert_contains(&stderr(&out), "warning:");
+    assert_contains(&stderr(&out), "GitHub token");
+    assert_lacks(&all(&out), "MyAccountPassword1");
     let out = add(
         &h,
         "Hub",
         &["--provider", "dockerhub", "--username", "u"],
         "glpat-wrongplace",
     );
-    assert!(
-        stderr(&out).contains("looks like a GitLab token"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!all(&out).contains("glpat-wrongplace"));
+    assert_contains(&stderr(&out), "looks like a GitLab token");
+    assert_lacks(&all(&out), "glpat-wrongplace");
     // Warned, not refused.
-    assert!(stdout(&h.get_as("ghcr.io", None)).contains("MyAccountPassword1"));
+    assert_contains(&stdout(&h.get_as("ghcr.io", None)), "MyAccountPassword1");
     let out = add(
         &h,
         "GitHub 2",
         &["--provider", "github", "--username", "u", "--project", "p"],
         "github_pat_ok",
     );
-    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "warning");
 }
 
 #[test]
@@ -291,8 +280,8 @@ fn keyfile_is_checked_field_by_field_and_never_printed() {
         let out = add("GCR", &[]);
         assert!(!out.status.success(), "{text}");
         assert!(stderr(&out).contains(want), "{text}: {}", stderr(&out));
-        assert!(stderr(&out).contains(path), "{}", stderr(&out));
-        assert!(!all(&out).contains("MIIEvSECRETKEY"), "{}", all(&out));
+        assert_contains(&stderr(&out), path);
+        assert_lacks(&all(&out), "MIIEvSECRETKEY");
         assert_eq!(stderr(&out).lines().count(), 1);
     }
     fs::write(&key, keyfile_text("")).unwrap();
@@ -301,15 +290,14 @@ fn keyfile_is_checked_field_by_field_and_never_printed() {
         b"",
     );
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("--keyfile is for the gcr providers"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "--keyfile is for the gcr providers");
     let out = add("GCR", &["--username", "someone"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("warning: GCR takes a keyfile with the user name _json_key"));
-    assert!(stderr(&out).contains("ci@proj.iam.gserviceaccount.com"));
+    assert_contains(
+        &stderr(&out),
+        "warning: GCR takes a keyfile with the user name _json_key",
+    );
+    assert_contains(&stderr(&out), "ci@proj.iam.gserviceaccount.com");
     // A key piped in as the password of `_json_key` gets the same check, as a warning.
     let out = h.run(
         &[
@@ -324,10 +312,9 @@ fn keyfile_is_checked_field_by_field_and_never_printed() {
         b"{\"type\":\"service_account\"}",
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("warning: the secret for _json_key has no \"client_email\""),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "warning: the secret for _json_key has no \"client_email\"",
     );
 }
 
@@ -389,7 +376,7 @@ fn ls_is_an_aligned_table_and_project_shows_what_it_gets() {
             assert_eq!(row.as_bytes()[at - 1], b' ', "{col} misaligned in {row:?}");
         }
     }
-    assert!(!table.contains("ghp_"));
+    assert_lacks(&table, "ghp_");
 
     // p1 is served its own credential for ghcr.io (not the shared one) and nothing for p2's.
     let p1 = stdout(&h.ok(&["ls", "--project", "p1"], b""));
@@ -402,17 +389,17 @@ fn ls_is_an_aligned_table_and_project_shows_what_it_gets() {
     h.ok(&["rename", "For p1", "Project one"], b"");
     h.assert_serves("ghcr.io", Some("p1"), "p1user", "ghp_b");
     let out = h.fails(&["rename", "Project one", "Shared"], b"");
-    assert!(stderr(&out).contains("already exists"));
+    assert_contains(&stderr(&out), "already exists");
     let out = h.fails(&["rename", "Project one", "1bad"], b"");
-    assert!(stderr(&out).contains("invalid credential name"));
+    assert_contains(&stderr(&out), "invalid credential name");
     let out = h.fails(&["rename", "Missing", "Whatever"], b"");
-    assert!(stderr(&out).contains("no credential named"));
+    assert_contains(&stderr(&out), "no credential named");
     let ls = stdout(&h.ok(&["ls"], b""));
     assert!(ls.contains("Project one") && !ls.contains("For p1"));
 
     // restrict that would make two answers for p1 is refused; rm removes.
     let out = h.fails(&["restrict", "Shared", "--project", "p1"], b"");
-    assert!(stderr(&out).contains("ambiguous"), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "ambiguous");
     h.ok(&["rm", "Project one"], b"");
     h.assert_serves("ghcr.io", Some("p1"), "everyone", "ghp_a");
 }
@@ -463,10 +450,7 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
         .unwrap();
     assert!(status.success(), "bash -n rejects the completion script");
     let page = stdout(&h.ok(&["manpage"], b""));
-    assert!(
-        page.contains(".TH docker-credential-northflank 1"),
-        "{page}"
-    );
+    assert_contains(&page, ".TH docker-credential-northflank 1");
     assert!(
         page.contains("import\\-docker\\-config") || page.contains("import-docker-config"),
         "{page}"
@@ -511,17 +495,17 @@ fn import_saves_each_entry_and_reports_the_rest() {
     let dry = h.run(&["import-docker-config", path, "--dry-run"], b"");
     assert!(!dry.status.success(), "bad entries fail the run");
     let text = all(&dry);
-    assert!(!text.contains("SECRET"), "{text}");
-    assert!(
-        text.contains("would create \"import-ghcr-io\" for ghcr.io (user octo"),
-        "{text}"
+    assert_lacks(&text, "SECRET");
+    assert_contains(
+        &text,
+        "would create \"import-ghcr-io\" for ghcr.io (user octo",
     );
-    assert!(
-        text.contains("would create \"import-docker-hub\" for https://index.docker.io/v1/"),
-        "{text}"
+    assert_contains(
+        &text,
+        "would create \"import-docker-hub\" for https://index.docker.io/v1/",
     );
-    assert!(text.contains("user <token>"), "{text}");
-    assert!(text.contains("dry run: nothing was saved"));
+    assert_contains(&text, "user <token>");
+    assert_contains(&text, "dry run: nothing was saved");
     assert!(
         !h.path("store/registries").exists()
             || stdout(&h.ok(&["ls", "--json"], b"")).trim() == "[]"
@@ -530,7 +514,7 @@ fn import_saves_each_entry_and_reports_the_rest() {
     let out = h.run(&["import-docker-config", path], b"");
     assert!(!out.status.success());
     let text = all(&out);
-    assert!(!text.contains("SECRET"), "{text}");
+    assert_lacks(&text, "SECRET");
     for want in [
         "skipped credsStore",
         "skipped gcr.io: credHelpers",
@@ -558,10 +542,9 @@ fn import_saves_each_entry_and_reports_the_rest() {
         b64("octo2:new")
     );
     let out = h.ok(&["import-docker-config", "-"], again.as_bytes());
-    assert!(
-        stdout(&out).contains("update \"import-ghcr-io\" for ghcr.io (user octo2, all projects)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "update \"import-ghcr-io\" for ghcr.io (user octo2, all projects)",
     );
     h.assert_serves("ghcr.io", None, "octo2", "new");
     let listed = stdout(&h.ok(&["ls", "--json"], b""));
@@ -604,10 +587,9 @@ fn import_for_a_project_creates_restricted_credentials_and_never_ambiguity() {
         file.as_bytes(),
     );
     assert!(!out.status.success());
-    assert!(
-        stdout(&out).contains("create \"import-ghcr-io\" for ghcr.io (user mine, projects p1)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "create \"import-ghcr-io\" for ghcr.io (user mine, projects p1)",
     );
     assert!(
         stdout(&out).contains("failed  r.example.com:") && stdout(&out).contains("ambiguous"),
@@ -630,11 +612,11 @@ fn import_refuses_files_that_are_not_docker_configs() {
         (b"{\"auths\":[]}", "\"auths\" is not an object"),
     ] {
         let out = h.fails(&["import-docker-config", "-"], input);
-        assert!(stderr(&out).contains(want), "{}", stderr(&out));
+        assert_contains(&stderr(&out), want);
         assert_eq!(stderr(&out).lines().count(), 1);
     }
     let out = h.fails(&["import-docker-config", "/nonexistent/config.json"], b"");
-    assert!(stderr(&out).contains("cannot read /nonexistent/config.json"));
+    assert_contains(&stderr(&out), "cannot read /nonexistent/config.json");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,18 +661,18 @@ fn configure_keeps_everything_else_rendered_as_docker_does() {
     // Dry run: a diff, secrets redacted, nothing written.
     let out = h.ok(&["configure", "--dry-run"], b"");
     let text = stdout(&out);
-    assert!(
-        text.contains("+\t\t\"127.0.0.1:5000\": \"northflank\""),
-        "{text}"
-    );
-    assert!(text.contains("written as docker writes it"), "{text}");
-    assert!(text.contains("dry run: nothing was written"));
-    assert!(!text.contains("cXVheTpTRUNSRVQ="), "{text}");
+    assert_contains(&text, "+\t\t\"127.0.0.1:5000\": \"northflank\"");
+    assert_contains(&text, "written as docker writes it");
+    assert_contains(&text, "dry run: nothing was written");
+    assert_lacks(&text, "cXVheTpTRUNSRVQ=");
     assert_eq!(fs::read_to_string(h.docker_config()).unwrap(), UNUSUAL);
     assert!(!h.auth_file().exists());
 
     let out = h.ok(&["configure"], b"");
-    assert!(stderr(&out).contains("ghcr.io is handled by docker-credential-other; left alone (configure --force takes it over)"), "{}", stderr(&out));
+    assert_contains(
+        &stderr(&out),
+        "ghcr.io is handled by docker-credential-other; left alone (configure --force takes it over)",
+    );
     let want = UNUSUAL_AS_DOCKER.replace(
         "\t\t\"ghcr.io\": \"other\"\n",
         "\t\t\"ghcr.io\": \"other\",\n\t\t\"127.0.0.1:5000\": \"northflank\",\n\t\t\"https://index.docker.io/v1/\": \"northflank\"\n",
@@ -717,7 +699,7 @@ fn configure_keeps_everything_else_rendered_as_docker_does() {
         fs::read(h.auth_file()).unwrap(),
     );
     let out = h.ok(&["configure"], b"");
-    assert!(!stdout(&out).contains("updated"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "updated");
     assert_eq!(
         before,
         (
@@ -729,8 +711,8 @@ fn configure_keeps_everything_else_rendered_as_docker_does() {
     // --force takes over; --remove takes away only our entries.
     h.ok(&["configure", "--force"], b"");
     let text = fs::read_to_string(h.docker_config()).unwrap();
-    assert!(text.contains("\"ghcr.io\": \"northflank\""), "{text}");
-    assert!(text.contains("\"gcr.io\": \"gcloud\""));
+    assert_contains(&text, "\"ghcr.io\": \"northflank\"");
+    assert_contains(&text, "\"gcr.io\": \"gcloud\"");
     h.ok(&["configure", "--remove"], b"");
     let after = fs::read_to_string(h.docker_config()).unwrap();
     assert_eq!(
@@ -745,7 +727,7 @@ fn configure_keeps_everything_else_rendered_as_docker_does() {
 fn configure_with_nothing_saved_succeeds_and_writes_nothing() {
     let h = Helper::new();
     let out = h.ok(&["configure"], b"");
-    assert!(stdout(&out).contains("nothing to wire"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "nothing to wire");
     assert!(!h.docker_config().exists() && !h.auth_file().exists());
     // Extra hosts can be wired before anything is saved.
     h.ok(
@@ -785,8 +767,8 @@ fn configure_refuses_unreadable_or_broken_files_and_changes_nothing() {
     let h = with_github();
     fs::create_dir_all(h.docker_config()).unwrap();
     let out = h.fails(&["configure"], b"");
-    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("nothing was changed"));
+    assert_contains(&stderr(&out), "cannot read");
+    assert_contains(&stderr(&out), "nothing was changed");
     assert_eq!(stderr(&out).lines().count(), 1);
     assert!(
         !h.auth_file().exists(),
@@ -802,7 +784,7 @@ fn configure_refuses_unreadable_or_broken_files_and_changes_nothing() {
     ] {
         fs::write(h.docker_config(), broken).unwrap();
         let out = h.fails(&["configure"], b"");
-        assert!(stderr(&out).contains("config.json"), "{}", stderr(&out));
+        assert_contains(&stderr(&out), "config.json");
         assert_eq!(fs::read_to_string(h.docker_config()).unwrap(), broken);
         assert!(!h.auth_file().exists());
     }
@@ -811,11 +793,7 @@ fn configure_refuses_unreadable_or_broken_files_and_changes_nothing() {
     fs::create_dir_all(h.path("containers")).unwrap();
     fs::write(h.auth_file(), "{not json").unwrap();
     let out = h.fails(&["configure"], b"");
-    assert!(
-        stderr(&out).contains("auth.json is not valid JSON"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "auth.json is not valid JSON");
     assert_eq!(fs::read_to_string(h.docker_config()).unwrap(), "{}");
 }
 
@@ -833,10 +811,9 @@ fn configure_writes_through_a_symlink() {
             .file_type()
             .is_symlink()
     );
-    assert!(
-        fs::read_to_string(h.path("dotfiles.json"))
-            .unwrap()
-            .contains("ghcr.io")
+    assert_contains(
+        &fs::read_to_string(h.path("dotfiles.json")).unwrap(),
+        "ghcr.io",
     );
     // A dangling link: its target is created, as docker does, and the link stays.
     fs::remove_file(h.docker_config()).unwrap();
@@ -848,10 +825,9 @@ fn configure_writes_through_a_symlink() {
             .file_type()
             .is_symlink()
     );
-    assert!(
-        fs::read_to_string(h.path("dotfiles/new.json"))
-            .unwrap()
-            .contains("ghcr.io")
+    assert_contains(
+        &fs::read_to_string(h.path("dotfiles/new.json")).unwrap(),
+        "ghcr.io",
     );
     assert_eq!(mode(&h.path("dotfiles")), 0o700, "a new folder is private");
 }
@@ -884,7 +860,7 @@ fn configure_writes_config_json_byte_for_byte_as_docker_saves_it() {
     .unwrap();
     h.ok(&["configure"], b"");
     let ours = fs::read_to_string(h.docker_config()).unwrap();
-    assert!(ours.contains("\"credHelpers\": {"), "{ours}");
+    assert_contains(&ours, "\"credHelpers\": {");
 
     // The same content, compact, saved again by docker.
     let value: serde_json::Value = serde_json::from_str(&ours).unwrap();
@@ -955,18 +931,14 @@ fn a_fifo_or_a_device_at_config_json_is_an_error_never_a_hang() {
 
     let out = run_within(h.cmd(&["doctor"]), b"", HANG);
     assert!(!out.status.success());
-    assert!(stdout(&out).contains("is a FIFO"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "is a FIFO");
 
     // A config.json that is a link to /dev/zero is refused, not read without end.
     fs::remove_file(h.docker_config()).unwrap();
     std::os::unix::fs::symlink("/dev/zero", h.docker_config()).unwrap();
     let out = run_within(h.cmd(&["configure"]), b"", HANG);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("it is a device, not a regular file"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "it is a device, not a regular file");
 }
 
 /// Both files are read and planned first; when a write still fails (here: auth.json's folder
@@ -981,19 +953,13 @@ fn a_failed_second_write_names_the_file_already_updated() {
     assert!(!out.status.success(), "{}", stdout(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("cannot write /proc/self/no-such-folder/auth.json"),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!(
-            "but {} was already updated",
-            h.docker_config().display()
-        )),
-        "{err}"
+    assert_contains(&err, "cannot write /proc/self/no-such-folder/auth.json");
+    assert_contains(
+        &err,
+        &format!("but {} was already updated", h.docker_config().display()),
     );
     let docker = fs::read_to_string(h.docker_config()).unwrap();
-    assert!(docker.contains("\"ghcr.io\": \"northflank\""), "{docker}");
+    assert_contains(&docker, "\"ghcr.io\": \"northflank\"");
 }
 
 #[test]
@@ -1027,11 +993,9 @@ fn configure_dry_run_keeps_tabs_and_escapes_terminal_controls() {
         !all.contains('\u{202e}') && !all.contains('\u{85}'),
         "{all:?}"
     );
-    assert!(
-        stdout(&out)
-            .contains("+\t\t\"gcr.io\": \"x\\u{202e}y\\u{85}\",\n+\t\t\"ghcr.io\": \"northflank\""),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "+\t\t\"gcr.io\": \"x\\u{202e}y\\u{85}\",\n+\t\t\"ghcr.io\": \"northflank\"",
     );
 }
 
@@ -1046,11 +1010,7 @@ fn configure_remove_never_removes_another_helpers_duplicate() {
     fs::write(h.docker_config(), dup).unwrap();
 
     let out = h.ok(&["configure"], b"");
-    assert!(
-        stdout(&out).contains("= ghcr.io (already set)"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "= ghcr.io (already set)");
     assert_eq!(
         fs::read_to_string(h.docker_config()).unwrap(),
         dup,
@@ -1058,17 +1018,11 @@ fn configure_remove_never_removes_another_helpers_duplicate() {
     );
 
     let out = h.ok(&["configure", "--remove"], b"");
-    assert!(
-        stdout(&out)
-            .contains("- ghcr.io (its other entry, docker-credential-other, answers from now on)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "- ghcr.io (its other entry, docker-credential-other, answers from now on)",
     );
-    assert!(
-        stdout(&out).contains("ghcr.io was listed 2 times"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "ghcr.io was listed 2 times");
     assert_eq!(
         fs::read_to_string(h.docker_config()).unwrap(),
         "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"other\",\n\t\t\"quay.io\": \"desktop\"\n\t}\n}",
@@ -1082,17 +1036,14 @@ fn configure_remove_never_removes_another_helpers_duplicate() {
     )
     .unwrap();
     let out = h.ok(&["configure"], b"");
-    assert!(
-        stderr(&out).contains("ghcr.io is handled by docker-credential-other"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "ghcr.io is handled by docker-credential-other",
     );
     let out = h.ok(&["configure", "--remove"], b"");
-    assert!(
-        stdout(&out)
-            .contains("- ghcr.io (an unused duplicate: docker-credential-other still answers)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "- ghcr.io (an unused duplicate: docker-credential-other still answers)",
     );
     assert_eq!(
         fs::read_to_string(h.docker_config()).unwrap(),
@@ -1123,7 +1074,7 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     // Nothing saved, binary on PATH: healthy.
     let out = doctor(on_path, None);
     assert!(out.status.success(), "{}", all(&out));
-    assert!(stdout(&out).contains("(this binary)"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "(this binary)");
 
     add(
         &h,
@@ -1148,12 +1099,8 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     h.ok(&["configure"], b"");
     let out = doctor(on_path, Some("p1"));
     assert!(out.status.success(), "{}", all(&out));
-    assert!(
-        stdout(&out).contains("sees: ghcr.io (GitHub)"),
-        "{}",
-        stdout(&out)
-    );
-    assert!(stdout(&out).contains("backend: file"));
+    assert_contains(&stdout(&out), "sees: ghcr.io (GitHub)");
+    assert_contains(&stdout(&out), "backend: file");
 
     // A store file others can read, and a corrupt one, are failures.
     let reg = h.path("store/registries/ghcr.io.json");
@@ -1162,12 +1109,8 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     chmod(&h.path("store/registries/quay.io.json"), 0o600);
     let out = doctor(on_path, Some("p1"));
     assert!(!out.status.success());
-    assert!(stdout(&out).contains("chmod 600"), "{}", stdout(&out));
-    assert!(
-        stdout(&out).contains("quay.io.json is corrupt"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "chmod 600");
+    assert_contains(&stdout(&out), "quay.io.json is corrupt");
 }
 
 // ---------------------------------------------------------------------------------------------

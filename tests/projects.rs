@@ -33,7 +33,7 @@ fn restricted_credentials_are_invisible_elsewhere_fail_closed() {
             "{project:?}: {}",
             stderr(&out)
         );
-        assert!(!stderr(&out).contains("prod-token"));
+        assert_lacks(&stderr(&out), "prod-token");
     }
     assert_eq!(h.list_as(None), "{}\n");
     assert_eq!(h.list_as(Some("staging")), "{}\n");
@@ -201,7 +201,7 @@ fn ls_rm_restrict() {
     let v: serde_json::Value = serde_json::from_str(&only_p3).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["name"], "hub");
-    assert!(!only_p3.contains("pw-alice"));
+    assert_lacks(&only_p3, "pw-alice");
 
     assert_ok(
         &h.run(&["restrict", "lab", "--unrestricted"], b""),
@@ -221,7 +221,7 @@ fn ls_rm_restrict() {
     );
     let out = h.run(&["rm", "lab"], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no credential named \"lab\""));
+    assert_contains(&stderr(&out), "no credential named \"lab\"");
 }
 
 #[test]
@@ -330,7 +330,7 @@ fn add_validates_its_input() {
         ],
         b"\n",
     );
-    assert!(stderr(&out).contains("the password is empty"));
+    assert_contains(&stderr(&out), "the password is empty");
     assert!(h.snapshot().is_empty());
 }
 
@@ -340,5 +340,5 @@ fn ls_escapes_control_characters_from_usernames() {
     h.store("ghcr.io", "\u{1b}[2J\u{1b}[31mEVIL", "p");
     let table = stdout(&h.run(&["ls"], b""));
     assert!(!table.contains('\u{1b}'), "{table:?}");
-    assert!(table.contains("\\u{1b}[2J"), "{table}");
+    assert_contains(&table, "\\u{1b}[2J");
 }

@@ -59,7 +59,7 @@ fn invalid_server_says_why_on_stderr_only() {
     let out = h.run(&["get"], b"https://ghcr.io@evil.com");
     assert_exact(&out, 1, NOT_FOUND);
     let err = stderr(&out);
-    assert!(err.contains("user name or password"), "{err}");
+    assert_contains(&err, "user name or password");
     assert_eq!(err.lines().count(), 1);
 }
 
@@ -302,27 +302,14 @@ fn list_and_version_never_read_stdin() {
     h.store("ghcr.io", "u", "p");
     for verb in ["list", "version"] {
         // stdin stays open and empty, as on a terminal: the helper must not wait for it.
-        let mut child = h
+        let child = h
             .cmd(&[verb])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break Some(s);
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                break None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        };
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "{verb} waited for stdin"
-        );
+        let out = wait_within(child, std::time::Duration::from_secs(20), verb);
+        assert!(out.status.success(), "{verb} failed");
     }
 }
 

@@ -78,16 +78,15 @@ fn a_store_another_user_can_write_is_refused_and_never_written_through() {
                 && msg.contains(&format!("chmod 700 {}", regs.display())),
             "{verb}: {msg}"
         );
-        assert!(!msg.contains("hunter2"));
+        assert_lacks(&msg, "hunter2");
     }
     assert!(!loot.exists(), "a save went through a planted link");
     assert_eq!(mode(&regs), 0o777, "never chmodded behind the user's back");
     let doctor = h.run(&["doctor"], b"");
     assert!(!doctor.status.success());
-    assert!(
-        stdout(&doctor).contains(&format!("{} is writable by other users", regs.display())),
-        "{}",
-        stdout(&doctor)
+    assert_contains(
+        &stdout(&doctor),
+        &format!("{} is writable by other users", regs.display()),
     );
     // Fixed as told, everything works again.
     chmod(&regs, 0o700);
@@ -105,20 +104,12 @@ fn a_store_owned_by_another_user_is_refused() {
     std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
     let out = h.run(&["get"], b"ghcr.io");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("is owned by another user"),
-        "{}",
-        stdout(&out)
-    );
-    assert!(stdout(&out).contains("chown"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "is owned by another user");
+    assert_contains(&stdout(&out), "chown");
     std::os::unix::fs::chown(h.store_dir(), Some(65534), Some(65534)).unwrap();
     let out = h.run(&["store"], &store_json("quay.io"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("is owned by another user"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "is owned by another user");
 }
 
 #[test]
@@ -160,11 +151,7 @@ fn a_folder_that_is_no_store_is_never_chmodded_or_written_into() {
         &store_json("ghcr.io"),
         &[("NORTHFLANK_CONFIG_DIR", private_docs.to_str().unwrap())],
     );
-    assert!(
-        stdout(&out).contains("is not a credential store"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "is not a credential store");
     assert_eq!(mode(&tmp_like), 0o1777, "the sticky bit is kept");
 }
 
@@ -202,11 +189,7 @@ fn a_relative_store_folder_is_refused() {
             &[("NORTHFLANK_CONFIG_DIR", "rel/store")],
         );
         assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stdout(&out).contains("is a relative path"),
-            "{}",
-            stdout(&out)
-        );
+        assert_contains(&stdout(&out), "is a relative path");
     }
     let out = h.run_env(
         &["kubelet-config"],
@@ -214,11 +197,7 @@ fn a_relative_store_folder_is_refused() {
         &[("NORTHFLANK_CONFIG_DIR", "rel/store")],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("is a relative path"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "is a relative path");
 }
 
 #[test]
@@ -233,11 +212,7 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
     mkfifo(&quay);
     let out = run_within(h.cmd(&["get"]), b"quay.io", LIMIT);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("is a FIFO, not a regular file"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "is a FIFO, not a regular file");
     std::fs::remove_file(&quay).unwrap();
     // A FIFO at index.json (derived data) blocks nothing: list, ls and store go on.
     let index = dir.join("index.json");
@@ -260,11 +235,7 @@ fn fifos_and_devices_in_the_store_are_errors_never_hangs() {
     mkfifo(&meta);
     let out = run_within(h.cmd(&["store"]), &store_json("ghcr.io"), LIMIT);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("store.json is a FIFO"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "store.json is a FIFO");
 }
 
 #[test]
@@ -287,10 +258,9 @@ fn a_password_file_that_never_ends_is_refused_by_name() {
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("password file /dev/zero is larger than 1 MiB"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "password file /dev/zero is larger than 1 MiB",
     );
 }
 
@@ -407,11 +377,7 @@ fn nothing_from_a_file_reaches_the_terminal_raw() {
     }
     // The saved user names are exact all the same: the escaping is for the terminal only.
     let out = h.run(&["get"], b"r1.example.com");
-    assert!(
-        stdout(&out).contains(r#""Username":"ok\nfailed  ghcr.io fake""#),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), r#""Username":"ok\nfailed  ghcr.io fake""#);
 }
 
 #[test]
@@ -438,7 +404,7 @@ fn list_agrees_with_get_after_any_hand_edit() {
         .set_modified(mtime)
         .unwrap();
     let get = stdout(&h.run(&["get"], b"ghcr.io"));
-    assert!(get.contains("\"bobby\""), "{get}");
+    assert_contains(&get, "\"bobby\"");
     assert_exact(
         &h.run(&["list"], b""),
         0,
@@ -476,11 +442,7 @@ fn export_writes_a_new_private_file_and_never_through_a_link() {
     );
     assert!(!std::fs::symlink_metadata(&target).unwrap().is_symlink());
     assert_eq!(mode(&target), 0o600);
-    assert!(
-        std::fs::read_to_string(&target)
-            .unwrap()
-            .contains("ghcr.io")
-    );
+    assert_contains(&std::fs::read_to_string(&target).unwrap(), "ghcr.io");
     // A file there owned by someone else is replaced by a new one of ours, not written into.
     std::fs::write(&victim, b"keep").unwrap();
     std::fs::remove_file(&target).unwrap();
@@ -507,11 +469,7 @@ fn export_writes_a_new_private_file_and_never_through_a_link() {
         b"",
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("writable by other users"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "writable by other users");
     assert!(!there.exists());
     let out = h.run(
         &[
@@ -544,7 +502,7 @@ fn a_store_whose_server_url_holds_a_password_never_echoes_it() {
         for secret in ["pa/ss", "p?a#s", "hunter2"] {
             assert!(!all.contains(secret), "{server}: {all}");
         }
-        assert!(all.contains("user name or password"), "{all}");
+        assert_contains(&all, "user name or password");
     }
 }
 
@@ -555,9 +513,8 @@ fn a_restrict_conflict_names_the_credential_being_changed() {
     h.add("second cred", "github", None, "u", "ghp_y", &["p1"]);
     let out = h.run(&["restrict", "first cred", "--project", "p1"], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("already has credential \"second cred\" restricted to project p1, so \"first cred\" would be ambiguous"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "already has credential \"second cred\" restricted to project p1, so \"first cred\" would be ambiguous",
     );
 }

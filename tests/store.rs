@@ -10,12 +10,7 @@ const FORMAT_VERSION: u64 = docker_credential_northflank::store::FORMAT_VERSION 
 use common::*;
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
-
-fn mode(p: &std::path::Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
 
 /// Every registry file parses and carries the format version; returns (key, name, user) rows.
 fn parse_all(h: &Helper) -> Vec<(String, String, String)> {
@@ -57,22 +52,18 @@ fn directory_0700_files_0600_and_a_versioned_format() {
     assert_eq!(meta["version"], FORMAT_VERSION);
     assert_eq!(meta["backend"], "file");
     // An existing folder is never chmodded: one others can only read is used as it is…
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    chmod(&dir, 0o755);
     h.store("gcr.io", "u", "p");
     assert_eq!(mode(&dir), 0o755);
     // …and one others can write is refused, with the fix, and left as it is.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    chmod(&dir, 0o775);
     let before = h.snapshot();
     let out = h.run(
         &["store"],
         br#"{"ServerURL":"quay.io","Username":"u","Secret":"p"}"#,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains(&format!("chmod 700 {}", dir.display())),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), &format!("chmod 700 {}", dir.display()));
     assert_eq!(mode(&dir), 0o775);
     assert_eq!(h.snapshot(), before);
 }
@@ -280,9 +271,8 @@ fn writers_killed_at_random_moments_never_corrupt_or_lose_saved_credentials() {
         let out = h.run(&["list"], b"");
         assert_ok(&out, "list after kill");
         // `ls` reads the index when it is current: it must agree with the files.
-        let ls: Vec<serde_json::Value> =
-            serde_json::from_slice(&h.run(&["ls", "--json"], b"").stdout).unwrap();
-        let listed: BTreeSet<(String, String)> = ls
+        let listed: BTreeSet<(String, String)> = h
+            .ls_json(&[])
             .iter()
             .map(|c| {
                 (
@@ -315,9 +305,7 @@ fn writers_killed_at_random_moments_never_corrupt_or_lose_saved_credentials() {
         "too few writes completed ({})",
         committed.len()
     );
-    let ls: Vec<serde_json::Value> =
-        serde_json::from_slice(&h.run(&["ls", "--json"], b"").stdout).unwrap();
-    assert_eq!(ls.len(), committed.len() + 1);
+    assert_eq!(h.ls_json(&[]).len(), committed.len() + 1);
     eprintln!(
         "kill test: {killed_mid_run} writers killed mid-run, {} saved",
         committed.len()
@@ -382,11 +370,7 @@ fn a_damaged_registry_file_does_not_stop_saves_elsewhere() {
     std::fs::write(h.store_dir().join("registries/bad.example.com.json"), b"{").unwrap();
     h.store("ghcr.io", "new", "p2");
     h.store("quay.io", "q", "p3");
-    assert_exact(
-        &h.run(&["get"], b"ghcr.io"),
-        0,
-        "{\"ServerURL\":\"ghcr.io\",\"Username\":\"new\",\"Secret\":\"p2\"}\n",
-    );
+    h.assert_serves("ghcr.io", None, "new", "p2");
     // The damaged file is reported, not silently left out.
     for verb in ["list", "get"] {
         let out = h.run(&[verb], b"bad.example.com");
@@ -409,21 +393,16 @@ fn a_writer_holding_the_lock_blocks_no_reader_and_other_writers_give_up_clearly(
         .open(h.store_dir().join(".lock"))
         .unwrap();
     lock.lock().unwrap();
-    assert_exact(
-        &h.run(&["get"], b"ghcr.io"),
-        0,
-        "{\"ServerURL\":\"ghcr.io\",\"Username\":\"u\",\"Secret\":\"p\"}\n",
-    );
+    h.assert_serves("ghcr.io", None, "u", "p");
     assert_exact(&h.run(&["list"], b""), 0, "{\"ghcr.io\":\"u\"}\n");
     let out = h.run(
         &["store"],
         br#"{"ServerURL":"quay.io","Username":"u","Secret":"p"}"#,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("locked by another docker-credential-northflank"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "locked by another docker-credential-northflank",
     );
     drop(lock);
     h.store("quay.io", "u", "p");
@@ -435,8 +414,7 @@ fn the_longest_valid_host_is_stored_and_served() {
     let label = "a".repeat(63);
     let host = format!("{label}.{label}.{label}.{}.example:5000", "b".repeat(52));
     h.store(&host, "u", "p");
-    let want = format!("{{\"ServerURL\":\"{host}\",\"Username\":\"u\",\"Secret\":\"p\"}}\n");
-    assert_exact(&h.run(&["get"], host.as_bytes()), 0, &want);
+    h.assert_serves(&host, None, "u", "p");
     assert_exact(
         &h.run(&["list"], b""),
         0,
@@ -492,11 +470,7 @@ fn a_writer_killed_at_each_step_of_an_update_leaves_the_old_or_the_new_credentia
             assert!(ls.contains(user), "{how} at {step}: {ls}");
             // The next writer finds a consistent store.
             h.store("ghcr.io", "u-3", "third-secret");
-            assert_exact(
-                &h.run(&["get"], b"ghcr.io"),
-                0,
-                &get_answer("ghcr.io", "u-3", "third-secret"),
-            );
+            h.assert_serves("ghcr.io", None, "u-3", "third-secret");
             let files: Vec<_> = std::fs::read_dir(h.store_dir().join("registries"))
                 .unwrap()
                 .flatten()

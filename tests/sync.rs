@@ -49,31 +49,16 @@ fn team_credentials() -> Vec<Value> {
     ]
 }
 
+/// `token` in `NORTHFLANK_API_TOKEN`, and `url` as the API base.
+fn api_env<'a>(token: &'a str, url: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("NORTHFLANK_API_TOKEN", token), ("NORTHFLANK_API_URL", url)]
+}
+
 /// Runs `sync ARGS` against `api` with the token in `NORTHFLANK_API_TOKEN`.
 fn sync(h: &Helper, api: &FakeApi, args: &[&str]) -> std::process::Output {
-    let url = api.url();
     let mut all = vec!["sync"];
     all.extend_from_slice(args);
-    h.run_env(
-        &all,
-        b"",
-        &[
-            ("NORTHFLANK_API_TOKEN", TOKEN),
-            ("NORTHFLANK_API_URL", url.as_str()),
-        ],
-    )
-}
-
-fn ls(h: &Helper) -> Vec<Value> {
-    serde_json::from_slice(&h.run(&["ls", "--json"], b"").stdout).unwrap()
-}
-
-fn get_as(h: &Helper, server: &str, project: Option<&str>) -> std::process::Output {
-    let env: Vec<(&str, &str)> = project
-        .map(|p| ("NORTHFLANK_PROJECT", p))
-        .into_iter()
-        .collect();
-    h.run_env(&["get"], server.as_bytes(), &env)
+    h.run_env(&all, b"", &api_env(TOKEN, &api.url()))
 }
 
 /// The token appears nowhere: not in any output, not in any file of the store.
@@ -130,20 +115,12 @@ fn a_first_sync_mirrors_what_can_be_mirrored_with_restrictions_and_origins() {
     );
     assert_token_nowhere(&h, &out);
     // What get serves, project by project, is what Northflank's restrictions say.
-    assert_exact(
-        &get_as(&h, "ghcr.io", Some("prod")),
-        0,
-        &get_answer("ghcr.io", "octo", "ghp_prodSECRET"),
-    );
-    assert_exact(&get_as(&h, "ghcr.io", Some("dev")), 1, NOT_FOUND);
-    assert_exact(&get_as(&h, "ghcr.io", None), 1, NOT_FOUND);
-    assert_exact(
-        &get_as(&h, "docker.io", Some("dev")),
-        0,
-        &get_answer("docker.io", "hubuser", "hubSECRET"),
-    );
+    h.assert_serves("ghcr.io", Some("prod"), "octo", "ghp_prodSECRET");
+    assert_exact(&h.get_as("ghcr.io", Some("dev")), 1, NOT_FOUND);
+    assert_exact(&h.get_as("ghcr.io", None), 1, NOT_FOUND);
+    h.assert_serves("docker.io", Some("dev"), "hubuser", "hubSECRET");
     // Mirrored metadata and origins, shown by ls and ls --json.
-    let listed = ls(&h);
+    let listed = h.ls_json(&[]);
     let gh = listed.iter().find(|c| c["name"] == "ghcr prod").unwrap();
     assert_eq!(gh["provider"], "github");
     let hub = listed.iter().find(|c| c["name"] == "docker hub").unwrap();
@@ -157,7 +134,7 @@ fn a_first_sync_mirrors_what_can_be_mirrored_with_restrictions_and_origins() {
         listed.iter().find(|c| c["name"] == "quay io").unwrap()["provider"],
         "custom"
     );
-    assert!(stdout(&h.run(&["ls"], b"")).contains("northflank"));
+    assert_contains(&stdout(&h.run(&["ls"], b"")), "northflank");
 }
 
 #[test]
@@ -185,10 +162,9 @@ fn a_resync_updates_renames_and_removes_only_what_it_synced() {
     let out = sync(&h, &api, &[]);
     assert_ok(&out, "unchanged sync");
     assert_eq!(api.total() - before, 1, "one list request, no get");
-    assert!(
-        stdout(&out).contains("0 created, 0 updated, 0 renamed, 0 removed, 0 skipped, 3 unchanged"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "0 created, 0 updated, 0 renamed, 0 removed, 0 skipped, 3 unchanged",
     );
     // Northflank: cred 1 gets a new password, cred 2 a new name, cred 3 is deleted.
     creds[0]["password"] = json!("pw-1-rotated");
@@ -204,26 +180,11 @@ fn a_resync_updates_renames_and_removes_only_what_it_synced() {
         text.contains("2 updated") && text.contains("1 removed"),
         "{text}"
     );
-    assert!(
-        text.contains("update  \"cred 2\" -> \"cred two\""),
-        "{text}"
-    );
-    assert_exact(
-        &get_as(&h, "r1.example.com", None),
-        0,
-        &get_answer("r1.example.com", "user1", "pw-1-rotated"),
-    );
-    let names: Vec<String> = ls(&h)
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["cred 1", "cred two", "my own"], "{names:?}");
+    assert_contains(&text, "update  \"cred 2\" -> \"cred two\"");
+    h.assert_serves("r1.example.com", None, "user1", "pw-1-rotated");
+    assert_eq!(h.ls_names(&[]), ["cred 1", "cred two", "my own"]);
     // The local credential is untouched.
-    assert_exact(
-        &get_as(&h, "r3.example.com", Some("local")),
-        0,
-        &get_answer("r3.example.com", "mine", "local-secret"),
-    );
+    h.assert_serves("r3.example.com", Some("local"), "mine", "local-secret");
 }
 
 #[test]
@@ -236,16 +197,8 @@ fn a_dry_run_and_json_change_nothing_and_say_the_plan() {
     let before = h.snapshot();
     let out = sync(&h, &api, &["--dry-run"]);
     assert_ok(&out, "dry run");
-    assert!(
-        stdout(&out).contains("would create  \"ghcr prod\""),
-        "{}",
-        stdout(&out)
-    );
-    assert!(
-        stdout(&out).contains("dry run: nothing was changed"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "would create  \"ghcr prod\"");
+    assert_contains(&stdout(&out), "dry run: nothing was changed");
     assert_eq!(h.snapshot(), before, "a dry run changes nothing");
     let out = sync(&h, &api, &["--dry-run", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -297,7 +250,7 @@ fn the_token_comes_from_stdin_a_context_or_the_cli_login_file_never_argv() {
     );
     let out = h.run(&["sync", "--context", "old"], b"");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "rejected");
     let out = h.run(&["sync", "--context", "nope"], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -317,23 +270,16 @@ fn the_token_comes_from_stdin_a_context_or_the_cli_login_file_never_argv() {
     // An argument is never a token: there is no such flag.
     let out = h.run_env(&["sync", "--token", TOKEN], b"", &env);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!stderr(&out).contains(TOKEN));
+    assert_lacks(&stderr(&out), TOKEN);
 }
 
 #[test]
 fn plain_http_to_another_machine_is_refused_before_connecting() {
     let h = Helper::new();
-    let out = h.run_env(
-        &["sync"],
-        b"",
-        &[
-            ("NORTHFLANK_API_TOKEN", TOKEN),
-            ("NORTHFLANK_API_URL", "http://api.example.com"),
-        ],
-    );
+    let out = h.run_env(&["sync"], b"", &api_env(TOKEN, "http://api.example.com"));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("http"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains(TOKEN));
+    assert_contains(&stderr(&out), "http");
+    assert_lacks(&stderr(&out), TOKEN);
 }
 
 #[test]
@@ -344,16 +290,9 @@ fn errors_say_what_to_do_with_their_own_exit_codes() {
     let h = Helper::new();
     let url = api.url();
     // A rejected token.
-    let out = h.run_env(
-        &["sync"],
-        b"",
-        &[
-            ("NORTHFLANK_API_TOKEN", "wrong-token"),
-            ("NORTHFLANK_API_URL", url.as_str()),
-        ],
-    );
+    let out = h.run_env(&["sync"], b"", &api_env("wrong-token", &url));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "rejected");
     // A token without Read Encrypted: the list works, the get names the permission.
     let mut f = fixture(vec![credential(1, "t1")]);
     f["tokens"][TOKEN] = json!({"read_encrypted": false});
@@ -366,10 +305,9 @@ fn errors_say_what_to_do_with_their_own_exit_codes() {
         stdout(&out),
         stderr(&out)
     );
-    assert!(
-        stderr(&out).contains("Account > Credentials > General > Read Encrypted"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "Account > Credentials > General > Read Encrypted",
     );
     // The rate limit: stops, and says when to retry.
     let mut f = fixture(vec![credential(1, "t1")]);
@@ -379,7 +317,7 @@ fn errors_say_what_to_do_with_their_own_exit_codes() {
     api.set_fixture(&f);
     let out = sync(&h, &api, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("2 min"), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "2 min");
     // A server error, then the answer: retried, and the sync completes.
     let mut f = fixture(vec![credential(1, "t1")]);
     f["faults"] =
@@ -387,11 +325,7 @@ fn errors_say_what_to_do_with_their_own_exit_codes() {
     api.set_fixture(&f);
     let out = sync(&h, &api, &[]);
     assert_ok(&out, "sync after one 503");
-    assert_exact(
-        &get_as(&h, "r1.example.com", None),
-        0,
-        &get_answer("r1.example.com", "user1", "pw-1"),
-    );
+    h.assert_serves("r1.example.com", None, "user1", "pw-1");
 }
 
 #[test]
@@ -402,17 +336,12 @@ fn registry_login_saves_the_token_for_northflanks_registry() {
     let h = Helper::new();
     let out = sync(&h, &api, &["--registry-login", "builder"]);
     assert_ok(&out, "sync --registry-login");
-    assert!(
-        stdout(&out).contains("saved the API token for registry.northflank.com (user builder)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "saved the API token for registry.northflank.com (user builder)",
     );
-    assert_exact(
-        &get_as(&h, "registry.northflank.com", Some("any")),
-        0,
-        &get_answer("registry.northflank.com", "builder", TOKEN),
-    );
-    let listed = ls(&h);
+    h.assert_serves("registry.northflank.com", Some("any"), "builder", TOKEN);
+    let listed = h.ls_json(&[]);
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0]["name"].as_str(), listed[0]["provider"].as_str()),
@@ -421,7 +350,7 @@ fn registry_login_saves_the_token_for_northflanks_registry() {
     // Again: the same credential is updated, and a plain sync never removes it.
     assert_ok(&sync(&h, &api, &["--registry-login", "builder2"]), "again");
     assert_ok(&sync(&h, &api, &[]), "plain sync");
-    let listed = ls(&h);
+    let listed = h.ls_json(&[]);
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["username"], "builder2");
 }
@@ -437,23 +366,12 @@ fn a_login_during_a_sync_is_kept_and_a_killed_sync_finishes_on_the_next_run() {
     };
     let h = Helper::new();
     let url = api.url();
-    let child = h.spawn(
-        &["sync"],
-        b"",
-        &[
-            ("NORTHFLANK_API_TOKEN", TOKEN),
-            ("NORTHFLANK_API_URL", url.as_str()),
-        ],
-    );
+    let child = h.spawn(&["sync"], b"", &api_env(TOKEN, &url));
     std::thread::sleep(std::time::Duration::from_millis(500));
     h.store("ghcr.io", "during", "login-secret");
     assert_ok(&child.wait_with_output().unwrap(), "sync");
-    assert_exact(
-        &get_as(&h, "ghcr.io", None),
-        0,
-        &get_answer("ghcr.io", "during", "login-secret"),
-    );
-    assert_eq!(ls(&h).len(), 6);
+    h.assert_serves("ghcr.io", None, "during", "login-secret");
+    assert_eq!(h.ls_json(&[]).len(), 6);
     // Killed at each step of its commit, the next sync finishes the job.
     for step in ["before-commit", "committed", "indexed"] {
         let h = Helper::new();
@@ -461,28 +379,24 @@ fn a_login_during_a_sync_is_kept_and_a_killed_sync_finishes_on_the_next_run() {
         let out = h.run_env(
             &["sync"],
             b"",
-            &[
-                ("NORTHFLANK_API_TOKEN", TOKEN),
-                ("NORTHFLANK_API_URL", url.as_str()),
-                ("NORTHFLANK_FAULT", step),
-            ],
+            &[api_env(TOKEN, &url), vec![("NORTHFLANK_FAULT", step)]].concat(),
         );
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(out.status.signal(), Some(6), "killed at {step}");
-        let n = ls(&h).len();
+        let n = h.ls_json(&[]).len();
         assert!(
             n == 0 || n == 5,
             "{step}: {n} credentials: all or nothing of one commit"
         );
-        for row in ls(&h) {
+        for row in h.ls_json(&[]) {
             let host = row["registry"].as_str().unwrap();
             assert_eq!(
-                get_as(&h, host, None).status.code(),
+                h.get_as(host, None).status.code(),
                 Some(0),
                 "{step}: {host} is whole"
             );
         }
         assert_ok(&sync(&h, &api, &[]), "the next sync");
-        assert_eq!(ls(&h).len(), 5, "{step}");
+        assert_eq!(h.ls_json(&[]).len(), 5, "{step}");
     }
 }

@@ -3,7 +3,10 @@
 //! pagination, both paths, both answer shapes, missing fields, 401/403/404/429, the
 //! rate-limit headers, 5xx and slow answers, and the request counts of incremental syncs.
 
+mod common;
 mod servers;
+
+use common::assert_contains;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -139,7 +142,7 @@ fn the_team_path_is_used_with_a_team() {
     // An organisation's token on the account path: 403, with the way out.
     let e = fetch_err(&api, &Scope::Account);
     assert_eq!(e.exit_code(), 2);
-    assert!(e.to_string().contains("--team ID"), "{e}");
+    assert_contains(&e.to_string(), "--team ID");
     // A team the API does not know.
     let e = fetch_err(&api, &Scope::new(Some("nope")).unwrap());
     assert_eq!(e.exit_code(), 1);
@@ -222,10 +225,13 @@ fn both_answer_shapes_and_missing_fields() {
         ("custom", "registry.example.com:5000", "u", "p", "")
     );
     assert_eq!(row(3), ("custom", "quay.io", "u", "p", ""));
-    assert!(skip_reason(&f, "norestr").contains("never taken as unrestricted"));
-    assert!(skip_reason(&f, "int").contains("integration \"aws-integration\""));
-    assert!(skip_reason(&f, "bare").contains(r#"provider "(none)" has no fixed registry"#));
-    assert!(skip_reason(&f, "odd").contains("not the documented shape"));
+    assert_contains(skip_reason(&f, "norestr"), "never taken as unrestricted");
+    assert_contains(skip_reason(&f, "int"), "integration \"aws-integration\"");
+    assert_contains(
+        skip_reason(&f, "bare"),
+        r#"provider "(none)" has no fixed registry"#,
+    );
+    assert_contains(skip_reason(&f, "odd"), "not the documented shape");
     // The odd list item got no GET; every other one did.
     assert_eq!(f.requests.get, 7);
 }
@@ -267,19 +273,14 @@ fn a_missing_permission_is_named() {
     };
     let e = fetch_err(&client(&server), &Scope::Account);
     assert_eq!(e.exit_code(), 2);
-    assert!(
-        e.to_string()
-            .contains("\"Account > Credentials > General > Read\""),
-        "{e}"
-    );
+    assert_contains(&e.to_string(), "\"Account > Credentials > General > Read\"");
     // Listing works, the secrets do not: the fetch stops at the first get and says why.
     let api = client_with(&server, "reader", Duration::from_secs(5));
     let f = fetch(&api, &Scope::Account, &HashMap::new());
     let e = f.stopped.as_ref().expect("stopped");
-    assert!(
-        e.to_string()
-            .contains("\"Account > Credentials > General > Read Encrypted\""),
-        "{e}"
+    assert_contains(
+        &e.to_string(),
+        "\"Account > Credentials > General > Read Encrypted\"",
     );
     assert!(
         f.entries
@@ -392,10 +393,7 @@ fn slow_answers_time_out_and_are_retried() {
     let e = f.stopped.as_ref().expect("stopped after the retries");
     assert_eq!(e.exit_code(), 3);
     let msg = e.to_string();
-    assert!(
-        msg.contains("cannot reach the Northflank API at http://127.0.0.1:"),
-        "{msg}"
-    );
+    assert_contains(&msg, "cannot reach the Northflank API at http://127.0.0.1:");
     assert!(
         msg.contains("time limit") && msg.contains("after 3 attempts"),
         "{msg}"
@@ -513,10 +511,7 @@ fn an_answer_that_is_not_the_api_is_an_error() {
     let api = client(&server);
     let e = fetch_err(&api, &Scope::Account);
     assert_eq!(e.exit_code(), 5);
-    assert!(
-        e.to_string().contains("not Northflank's documented JSON"),
-        "{e}"
-    );
+    assert_contains(&e.to_string(), "not Northflank's documented JSON");
     let e = fetch_err(&api, &Scope::Account);
     assert_eq!(e.exit_code(), 5);
     assert!(

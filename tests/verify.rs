@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Helper, assert_ok, stderr, stdout};
+use common::{Helper, assert_contains, assert_lacks, assert_ok, stderr, stdout};
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
     AuthUsed, CertsDirs, Failure, Options, TlsProblem, endpoint_for, verify,
@@ -100,7 +100,7 @@ fn registry_accepts_right_credentials() {
     let ok = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect("accepted");
     assert_eq!(ok.auth, AuthUsed::Basic);
     assert_eq!(ok.endpoint, format!("https://127.0.0.1:{}/v2/", reg.port()));
-    assert!(!ok.to_string().contains(PASSWORD));
+    assert_lacks(&ok.to_string(), PASSWORD);
 
     // The same registry by its other names: localhost (in the SAN), an explicit scheme and path.
     for name in [
@@ -135,7 +135,7 @@ fn registry_rejects_wrong_password_and_unknown_user() {
         );
         assert_eq!(err.exit_code(), 2);
         let text = err.to_string();
-        assert!(text.contains("rejected the credentials"), "{text}");
+        assert_contains(&text, "rejected the credentials");
         assert!(
             text.contains("read:packages") && text.contains("read_registry"),
             "{text}"
@@ -163,7 +163,7 @@ fn registry_with_unknown_ca_is_a_tls_failure() {
         let err = verify(&reg.host(), USER, &secret(), &options).expect_err("unknown issuer");
         assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
         assert_eq!(err.exit_code(), 4);
-        assert!(err.to_string().contains("--ca-cert"), "{err}");
+        assert_contains(&err.to_string(), "--ca-cert");
         check_message(&err);
     }
 }
@@ -179,10 +179,7 @@ fn registry_certificate_for_another_name_is_a_tls_failure() {
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("name mismatch");
     assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
     assert_eq!(err.exit_code(), 4);
-    assert!(
-        err.to_string().contains("not valid for this host name"),
-        "{err}"
-    );
+    assert_contains(&err.to_string(), "not valid for this host name");
     check_message(&err);
 }
 
@@ -197,7 +194,7 @@ fn registry_with_expired_certificate_is_a_tls_failure() {
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("expired");
     assert_eq!(tls_problem(&err), TlsProblem::Expired);
     assert_eq!(err.exit_code(), 4);
-    assert!(err.to_string().contains("expired"), "{err}");
+    assert_contains(&err.to_string(), "expired");
     check_message(&err);
 }
 
@@ -228,7 +225,7 @@ fn closed_port_is_unreachable() {
         let err = verify(&registry, USER, &secret(), &opts()).expect_err("closed port");
         assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
         assert_eq!(err.exit_code(), 3);
-        assert!(err.to_string().contains("connection refused"), "{err}");
+        assert_contains(&err.to_string(), "connection refused");
         check_message(&err);
     }
 }
@@ -359,7 +356,7 @@ fn bearer_flow_realm_answering_401_is_rejected() {
         other => panic!("expected Rejected, got {other:?}"),
     }
     assert_eq!(err.exit_code(), 2);
-    assert!(!err.to_string().contains("not-it"));
+    assert_lacks(&err.to_string(), "not-it");
     // The registry was asked once (anonymously) and never got the password.
     let rreqs = registry.requests();
     assert_eq!(rreqs.len(), 1);
@@ -372,11 +369,8 @@ fn bearer_token_refused_by_registry_is_rejected_with_scope_hint() {
     let err = verify(&registry.url(), "bob", &secret(), &opts()).expect_err("rejected");
     assert!(matches!(err, Failure::Rejected { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(
-        text.contains("token from the token service was refused"),
-        "{text}"
-    );
-    assert!(text.contains("read:packages"), "{text}");
+    assert_contains(&text, "token from the token service was refused");
+    assert_contains(&text, "read:packages");
     check_message(&err);
     assert_eq!(tokens.requests().len(), 1);
     assert_eq!(
@@ -391,7 +385,7 @@ fn bearer_realm_over_plain_http_elsewhere_is_refused_before_sending() {
     let (_tokens, registry) = token_setup(Some("http://tokens.example/token".into()));
     let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("refused");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
-    assert!(err.to_string().contains("--insecure-http"), "{err}");
+    assert_contains(&err.to_string(), "--insecure-http");
     assert_eq!(err.exit_code(), 6);
     // A realm that is not an http(s) URL at all.
     let (_tokens, registry) = token_setup(Some("ftp://127.0.0.1/token".into()));
@@ -458,7 +452,7 @@ fn redirect_loop_is_bounded() {
     let registry = Mock::start(|_| reply(302, &[("Location", "/v2/")], ""));
     let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("loop");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
-    assert!(err.to_string().contains("redirects"), "{err}");
+    assert_contains(&err.to_string(), "redirects");
     assert_eq!(
         registry.requests().len(),
         6,
@@ -500,10 +494,7 @@ fn not_a_registry_answers() {
             "{status}: {err:?}"
         );
         assert_eq!(err.exit_code(), 5);
-        assert!(
-            err.to_string().contains("is not a Docker registry"),
-            "{err}"
-        );
+        assert_contains(&err.to_string(), "is not a Docker registry");
         check_message(&err);
         // The credentials were never sent to it.
         assert!(
@@ -527,7 +518,7 @@ fn other_answers_have_their_own_outcomes() {
     });
     let ok = verify(&open.url(), USER, &secret(), &opts()).expect("open registry");
     assert_eq!(ok.auth, AuthUsed::NoneNeeded);
-    assert!(ok.to_string().contains("could not be checked"), "{ok}");
+    assert_contains(&ok.to_string(), "could not be checked");
 
     // Only an unsupported scheme.
     let nego = Mock::start(|_| {
@@ -542,13 +533,13 @@ fn other_answers_have_their_own_outcomes() {
     });
     let err = verify(&nego.url(), USER, &secret(), &opts()).expect_err("unsupported");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
-    assert!(err.to_string().contains("negotiate, ntlm"), "{err}");
+    assert_contains(&err.to_string(), "negotiate, ntlm");
 
     // Server error: reported as unreachable (try later), not as wrong credentials.
     let down = Mock::start(|_| reply(503, &[], "maintenance"));
     let err = verify(&down.url(), USER, &secret(), &opts()).expect_err("5xx");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
-    assert!(err.to_string().contains("503"), "{err}");
+    assert_contains(&err.to_string(), "503");
 }
 
 #[test]
@@ -567,7 +558,7 @@ fn silent_server_hits_the_timeout() {
     )
     .expect_err("timeout");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
-    assert!(err.to_string().contains("no answer within"), "{err}");
+    assert_contains(&err.to_string(), "no answer within");
 }
 
 #[test]
@@ -645,11 +636,11 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
     // verify NAME and verify HOST (in the project that sees it) succeed; elsewhere HOST finds nothing.
     let out = verify_as("right-one", None);
     assert_ok(&out, "verify NAME");
-    assert!(stdout(&out).contains("right-one"));
+    assert_contains(&stdout(&out), "right-one");
     assert_ok(&verify_as(&host, Some("p1")), "verify HOST");
     let out = verify_as(&host, Some("p2"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no credential for"));
+    assert_contains(&stderr(&out), "no credential for");
     // The registry changes its mind (password rotated elsewhere): verify says rejected.
     h.add(
         "stale",
@@ -802,7 +793,7 @@ fn a_redirect_to_a_url_carrying_the_secret_is_never_printed() {
         let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err(&location);
         let text = format!("{err} {err:?}");
         assert_no_secret_form(&text);
-        assert!(!text.contains("/v2/s3cret"), "{text}");
+        assert_lacks(&text, "/v2/s3cret");
         check_message(&err);
     }
 }
@@ -827,8 +818,8 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     )
     .expect_err("500");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
-    assert!(err.to_string().contains("HTTP 500"), "{err}");
-    assert!(err.to_string().contains("http://127.0.0.1"), "{err}");
+    assert_contains(&err.to_string(), "HTTP 500");
+    assert_contains(&err.to_string(), "http://127.0.0.1");
 
     // A token service that answers without a token: the protocol failure, exit 6.
     let tokens = Mock::start_http_only(|_| reply(200, &[], r#"{"nothing":"here"}"#));
@@ -843,7 +834,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     )
     .expect_err("no token");
     assert_eq!(err.exit_code(), 6, "{err:?}");
-    assert!(err.to_string().contains("without a token"), "{err}");
+    assert_contains(&err.to_string(), "without a token");
 
     // A registry that never answers over http: the timeout, exit 3.
     let hang = Mock::start_http_only(|_| {
@@ -858,7 +849,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     )
     .expect_err("hang");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
-    assert!(err.to_string().contains("no answer within"), "{err}");
+    assert_contains(&err.to_string(), "no answer within");
     drop(hang);
 }
 
@@ -878,7 +869,7 @@ fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
     });
     let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
     assert_eq!(err.exit_code(), 6, "{err:?}");
-    assert!(err.to_string().contains("could not be checked"), "{err}");
+    assert_contains(&err.to_string(), "could not be checked");
     assert_eq!(elsewhere.requests()[0].header("authorization"), None);
 
     // The same through a token service that redirects to one handing out tokens to anyone.
@@ -892,7 +883,7 @@ fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
     });
     let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
     assert_eq!(err.exit_code(), 6, "{err:?}");
-    assert!(err.to_string().contains("could not be checked"), "{err}");
+    assert_contains(&err.to_string(), "could not be checked");
     assert_eq!(
         registry.requests().len(),
         1,
@@ -967,7 +958,7 @@ fn identity_token_goes_through_the_refresh_grant() {
             realm: format!("{}/oauth/token", tokens.url())
         }
     );
-    assert!(ok.to_string().contains("identity token"), "{ok}");
+    assert_contains(&ok.to_string(), "identity token");
     let seen = tokens.requests();
     assert_eq!(seen.len(), 1);
     assert!(
@@ -988,7 +979,7 @@ fn identity_token_goes_through_the_refresh_grant() {
     )
     .expect_err("rejected");
     assert_eq!(err.exit_code(), 2, "{err:?}");
-    assert!(err.to_string().contains("refresh token expired"), "{err}");
+    assert_contains(&err.to_string(), "refresh token expired");
     assert_eq!(
         registry.requests().len(),
         3,
@@ -1005,7 +996,7 @@ fn identity_token_goes_through_the_refresh_grant() {
     )
     .expect_err("unusable");
     assert_eq!(err.exit_code(), 6, "{err:?}");
-    assert!(err.to_string().contains("identity token"), "{err}");
+    assert_contains(&err.to_string(), "identity token");
     assert_eq!(basic.requests().len(), 1, "nothing was sent to it");
 }
 

@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 
-const NF: &str = "credentials not found in native keychain\n";
-
 /// `shared` (unrestricted) and `p1-cred` (restricted to p1) for ghcr.io, as in issue 10.
 fn shared_and_p1() -> Wire {
     let w = Wire::new();
@@ -92,8 +90,8 @@ fn a_login_in_a_project_never_changes_or_creates_what_others_get() {
     // In a project with nothing saved and no shared credential: restricted to it alone, so
     // no other project (and no unset one) silently uses it.
     w.login("quay.io", "p2-user", "p2-secret", Some("p2"));
-    assert_eq!(w.call("get", b"quay.io", None), (1, NF.into()));
-    assert_eq!(w.call("get", b"quay.io", Some("p3")), (1, NF.into()));
+    assert_eq!(w.call("get", b"quay.io", None), (1, NOT_FOUND.into()));
+    assert_eq!(w.call("get", b"quay.io", Some("p3")), (1, NOT_FOUND.into()));
     assert_eq!(
         w.call("list", b"", None).1,
         "{\"ghcr.io\":\"shared-user\"}\n"
@@ -125,7 +123,7 @@ fn a_credential_shared_by_several_projects_is_changed_by_none_of_their_logins() 
     let json = br#"{"ServerURL":"ghcr.io","Username":"x","Secret":"y"}"#;
     let (code, out) = w.call("store", json, Some("p1"));
     assert_eq!(code, 1);
-    assert!(out.contains("is shared with projects p1,p2"), "{out}");
+    assert_contains(&out, "is shared with projects p1,p2");
     assert_eq!(out.lines().count(), 1);
     assert_eq!(w.call("erase", b"ghcr.io", Some("p2")), (0, String::new()));
     assert_eq!(w.saved(), before);
@@ -143,7 +141,7 @@ fn a_malformed_project_writes_nothing() {
         let json = br#"{"ServerURL":"ghcr.io","Username":"x","Secret":"y"}"#;
         let (code, out) = w.call("store", json, Some(bad));
         assert_eq!(code, 1, "{bad:?}");
-        assert!(out.contains("is not a project id"), "{out}");
+        assert_contains(&out, "is not a project id");
         assert_eq!(w.call("erase", b"ghcr.io", Some(bad)), (0, String::new()));
         // Reads fail closed: only the unrestricted credential.
         assert_eq!(
@@ -186,7 +184,10 @@ fn golden_answers() {
         w.call("store", br#"{"ServerURL":"x.io","Username":""}"#, None),
         (1, "no credentials username\n".into())
     );
-    assert_eq!(w.call("get", b"ghcr.io.evil.com", None), (1, NF.into()));
+    assert_eq!(
+        w.call("get", b"ghcr.io.evil.com", None),
+        (1, NOT_FOUND.into())
+    );
     assert_eq!(
         w.call("erase", b"never-saved.example.com", None),
         (0, String::new())

@@ -191,8 +191,9 @@ impl Helper {
     }
 }
 
-/// `NORTHFLANK_PROJECT=project`, or nothing for `None`.
-fn project_env(project: Option<&str>) -> Vec<(&str, &str)> {
+/// `NORTHFLANK_PROJECT=project`, or nothing for `None`: the environment a command runs in
+/// for that project.
+pub fn project_env(project: Option<&str>) -> Vec<(&str, &str)> {
     project
         .map(|p| ("NORTHFLANK_PROJECT", p))
         .into_iter()
@@ -291,6 +292,18 @@ pub fn assert_ok(out: &Output, what: &str) {
         stdout(out),
         stderr(out)
     );
+}
+
+/// `text` contains `want`; the whole text is shown when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, want: &str) {
+    assert!(text.contains(want), "{want:?} is not in:\n{text}");
+}
+
+/// `text` does not contain `unwanted` (a secret, a raw control character…).
+#[track_caller]
+pub fn assert_lacks(text: &str, unwanted: &str) {
+    assert!(!text.contains(unwanted), "{unwanted:?} is in:\n{text}");
 }
 
 /// Asserts exit code and exact stdout bytes.
