@@ -11,24 +11,11 @@ use std::fs;
 use std::process::Command;
 use std::time::Duration;
 
-/// `add NAME ARGS… --password-stdin` with `secret` and a newline on stdin, as `echo $TOKEN |`
-/// sends it; panics unless it succeeds. Returns the output (warnings are on stderr).
-fn add(h: &Helper, name: &str, args: &[&str], secret: &str) -> std::process::Output {
-    let mut all = vec!["add", name];
-    all.extend_from_slice(args);
-    all.push("--password-stdin");
-    h.ok(&all, format!("{secret}\n").as_bytes())
-}
-
 /// The store with one GitHub credential for ghcr.io (user `u`), as most configure tests start.
+/// The secrets in this file are piped with a final newline, as `echo $TOKEN |` sends them.
 fn with_github() -> Helper {
     let h = Helper::new();
-    add(
-        &h,
-        "GitHub",
-        &["--provider", "github", "--username", "u"],
-        "ghp_x",
-    );
+    h.add("GitHub", "github", None, "u", "ghp_x\n", &[]);
     h
 }
 
@@ -49,51 +36,31 @@ fn b64(s: &str) -> String {
 #[test]
 fn add_for_every_provider_then_get_serves_it() {
     let h = Helper::new();
-    add(
-        &h,
+    h.add(
         "Docker Hub",
-        &["--provider", "dockerhub", "--username", "hubuser"],
-        "dckr_pat_hub",
+        "dockerhub",
+        None,
+        "hubuser",
+        "dckr_pat_hub\n",
+        &[],
     );
-    add(
-        &h,
-        "GitHub",
-        &["--provider", "github", "--username", "octo"],
-        "ghp_github",
-    );
-    add(
-        &h,
-        "GitLab com",
-        &["--provider", "gitlab", "--username", "gl"],
-        "glpat-gitlabcom",
-    );
-    add(
-        &h,
+    h.add("GitHub", "github", None, "octo", "ghp_github\n", &[]);
+    h.add("GitLab com", "gitlab", None, "gl", "glpat-gitlabcom\n", &[]);
+    h.add(
         "GitLab self",
-        &[
-            "--provider",
-            "gitlab",
-            "--registry",
-            "Gitlab.Example.com:5050",
-            "--username",
-            "me",
-        ],
-        "glpat-selfhosted",
+        "gitlab",
+        Some("Gitlab.Example.com:5050"),
+        "me",
+        "glpat-selfhosted\n",
+        &[],
     );
-    add(
-        &h,
+    h.add(
         "Local",
-        &[
-            "--provider",
-            "custom",
-            "--registry",
-            "127.0.0.1:5000",
-            "--username",
-            "u",
-            "--project",
-            "p1",
-        ],
-        "pw:with:colons",
+        "custom",
+        Some("127.0.0.1:5000"),
+        "u",
+        "pw:with:colons\n",
+        &["p1"],
     );
     let key = h.path("key.json");
     fs::write(&key, keyfile_text("")).unwrap();
@@ -215,31 +182,16 @@ fn secrets_come_from_stdin_a_file_or_a_terminal_never_argv() {
 #[test]
 fn tokens_that_look_wrong_get_a_warning_that_never_shows_them() {
     let h = Helper::new();
-    let out = add(
-        &h,
-        "GitHub",
-        &["--provider", "github", "--username", "u"],
-        "MyAccountPassword1",
-    );
+    let out = h.add("GitHub", "github", None, "u", "MyAccountPassword1\n", &[]);
     assert_contains(&stderr(&out), "warning:");
     assert_contains(&stderr(&out), "GitHub token");
     assert_lacks(&all(&out), "MyAccountPassword1");
-    let out = add(
-        &h,
-        "Hub",
-        &["--provider", "dockerhub", "--username", "u"],
-        "glpat-wrongplace",
-    );
+    let out = h.add("Hub", "dockerhub", None, "u", "glpat-wrongplace\n", &[]);
     assert_contains(&stderr(&out), "looks like a GitLab token");
     assert_lacks(&all(&out), "glpat-wrongplace");
     // Warned, not refused.
     assert_contains(&stdout(&h.get_as("ghcr.io", None)), "MyAccountPassword1");
-    let out = add(
-        &h,
-        "GitHub 2",
-        &["--provider", "github", "--username", "u", "--project", "p"],
-        "github_pat_ok",
-    );
+    let out = h.add("GitHub 2", "github", None, "u", "github_pat_ok\n", &["p"]);
     assert_lacks(&stderr(&out), "warning");
 }
 
@@ -324,39 +276,15 @@ fn keyfile_is_checked_field_by_field_and_never_printed() {
 #[test]
 fn ls_is_an_aligned_table_and_project_shows_what_it_gets() {
     let h = Helper::new();
-    add(
-        &h,
-        "Shared",
-        &["--provider", "github", "--username", "everyone"],
-        "ghp_a",
-    );
-    add(
-        &h,
-        "For p1",
-        &[
-            "--provider",
-            "github",
-            "--username",
-            "p1user",
-            "--project",
-            "p1",
-        ],
-        "ghp_b",
-    );
-    add(
-        &h,
+    h.add("Shared", "github", None, "everyone", "ghp_a\n", &[]);
+    h.add("For p1", "github", None, "p1user", "ghp_b\n", &["p1"]);
+    h.add(
         "Other registry",
-        &[
-            "--provider",
-            "custom",
-            "--registry",
-            "localhost:5000",
-            "--username",
-            "x",
-            "--project",
-            "p2",
-        ],
-        "pw",
+        "custom",
+        Some("localhost:5000"),
+        "x",
+        "pw\n",
+        &["p2"],
     );
     let table = stdout(&h.ok(&["ls"], b""));
     let lines: Vec<&str> = table.lines().collect();
@@ -554,28 +482,14 @@ fn import_saves_each_entry_and_reports_the_rest() {
 #[test]
 fn import_for_a_project_creates_restricted_credentials_and_never_ambiguity() {
     let h = Helper::new();
-    add(
-        &h,
-        "Shared",
-        &["--provider", "github", "--username", "shared"],
-        "ghp_shared",
-    );
-    add(
-        &h,
+    h.add("Shared", "github", None, "shared", "ghp_shared\n", &[]);
+    h.add(
         "Two projects",
-        &[
-            "--provider",
-            "custom",
-            "--registry",
-            "r.example.com",
-            "--username",
-            "t",
-            "--project",
-            "p1",
-            "--project",
-            "p2",
-        ],
-        "two",
+        "custom",
+        Some("r.example.com"),
+        "t",
+        "two\n",
+        &["p1", "p2"],
     );
     let file = format!(
         r#"{{"auths":{{"ghcr.io":{{"auth":"{}"}},"r.example.com":{{"auth":"{}"}}}}}}"#,
@@ -633,26 +547,14 @@ const UNUSUAL_AS_DOCKER: &str = "{\n\t\"auths\": {\n\t\t\"quay.io\": {\n\t\t\t\"
 #[test]
 fn configure_keeps_everything_else_rendered_as_docker_does() {
     let h = with_github();
-    add(
-        &h,
-        "Hub",
-        &["--provider", "dockerhub", "--username", "u"],
-        "pw",
-    );
-    add(
-        &h,
+    h.add("Hub", "dockerhub", None, "u", "pw\n", &[]);
+    h.add(
         "Local",
-        &[
-            "--provider",
-            "custom",
-            "--registry",
-            "127.0.0.1:5000",
-            "--username",
-            "u",
-            "--project",
-            "p",
-        ],
-        "pw",
+        "custom",
+        Some("127.0.0.1:5000"),
+        "u",
+        "pw\n",
+        &["p"],
     );
     fs::create_dir_all(h.path("docker")).unwrap();
     fs::write(h.docker_config(), UNUSUAL).unwrap();
@@ -844,12 +746,7 @@ fn configure_writes_config_json_byte_for_byte_as_docker_saves_it() {
         return;
     }
     let h = with_github();
-    add(
-        &h,
-        "Hub",
-        &["--provider", "dockerhub", "--username", "u"],
-        "pw",
-    );
+    h.add("Hub", "dockerhub", None, "u", "pw\n", &[]);
     fs::create_dir_all(h.path("docker")).unwrap();
     // Members in docker's own field order (credHelpers comes after these), so that only
     // layout and escaping can differ.
@@ -1076,12 +973,7 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     assert!(out.status.success(), "{}", all(&out));
     assert_contains(&stdout(&out), "(this binary)");
 
-    add(
-        &h,
-        "GitHub",
-        &["--provider", "github", "--username", "u", "--project", "p1"],
-        "ghp_x",
-    );
+    h.add("GitHub", "github", None, "u", "ghp_x\n", &["p1"]);
     let out = doctor("/nonexistent", Some("bad id!"));
     assert!(!out.status.success());
     let text = stdout(&out);
@@ -1119,12 +1011,7 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
 #[test]
 fn protocol_verbs_stay_byte_exact() {
     let h = Helper::new();
-    add(
-        &h,
-        "GitHub",
-        &["--provider", "github", "--username", "u<&>"],
-        "ghp_x",
-    );
+    h.add("GitHub", "github", None, "u<&>", "ghp_x\n", &[]);
     assert_eq!(
         stdout(&h.get_as("https://ghcr.io/v2/", None)),
         "{\"ServerURL\":\"https://ghcr.io/v2/\",\"Username\":\"u\\u003c\\u0026\\u003e\",\"Secret\":\"ghp_x\"}\n"

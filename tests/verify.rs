@@ -19,7 +19,7 @@ use base64::Engine as _;
 use common::{Helper, assert_contains, assert_lacks, assert_ok, stderr, stdout};
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
-    AuthUsed, CertsDirs, Failure, Options, TlsProblem, endpoint_for, verify,
+    AuthUsed, CertsDirs, Failure, Options, TlsProblem, verify,
 };
 use servers::basic_auth as basic;
 use servers::mock_http::{Mock, Reply, Silent, reply};
@@ -73,16 +73,32 @@ fn tls_registry(cert: &Path, key: &Path) -> Registry {
     Registry::serve(&[(USER, PASSWORD)], Some((cert, key)))
 }
 
-/// A PKI and a registry with a certificate for 127.0.0.1 signed by its CA; `None` (skipped,
-/// or a failure under CI) without the programs.
-fn good_registry(test: &str) -> Option<(Pki, Registry)> {
+/// A PKI and a registry whose certificate `cert` makes from it; `None` (skipped, or a
+/// failure under CI) without the programs.
+fn registry_with(
+    test: &str,
+    cert: impl FnOnce(&Pki) -> (PathBuf, PathBuf),
+) -> Option<(Pki, Registry)> {
     if !have_programs(test, &tools()) {
         return None;
     }
     let pki = Pki::new();
-    let (cert, key) = pki.server_cert("server", "leaf");
+    let (cert, key) = cert(&pki);
     let reg = tls_registry(&cert, &key);
     Some((pki, reg))
+}
+
+/// A registry with a certificate for 127.0.0.1 signed by the PKI's CA.
+fn good_registry(test: &str) -> Option<(Pki, Registry)> {
+    registry_with(test, |pki| pki.server_cert("server", "leaf"))
+}
+
+/// A TLS failure of that kind (exit 4) whose one-line message says `says`, without the secret.
+fn assert_tls_failure(err: &Failure, problem: TlsProblem, says: &str) {
+    assert_eq!(tls_problem(err), problem);
+    assert_eq!(err.exit_code(), 4);
+    assert_contains(&err.to_string(), says);
+    check_message(err);
 }
 
 fn with_ca(pki: &Pki) -> Options {
@@ -161,41 +177,33 @@ fn registry_with_unknown_ca_is_a_tls_failure() {
         },
     ] {
         let err = verify(&reg.host(), USER, &secret(), &options).expect_err("unknown issuer");
-        assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
-        assert_eq!(err.exit_code(), 4);
-        assert_contains(&err.to_string(), "--ca-cert");
-        check_message(&err);
+        assert_tls_failure(&err, TlsProblem::UnknownIssuer, "--ca-cert");
     }
 }
 
 #[test]
 fn registry_certificate_for_another_name_is_a_tls_failure() {
-    if !have_programs("registry_certificate_for_another_name", &tools()) {
+    let Some((pki, reg)) = registry_with("registry_certificate_for_another_name", |pki| {
+        pki.server_cert("other", "leaf_other")
+    }) else {
         return;
-    }
-    let pki = Pki::new();
-    let (cert, key) = pki.server_cert("other", "leaf_other");
-    let reg = tls_registry(&cert, &key);
+    };
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("name mismatch");
-    assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
-    assert_eq!(err.exit_code(), 4);
-    assert_contains(&err.to_string(), "not valid for this host name");
-    check_message(&err);
+    assert_tls_failure(
+        &err,
+        TlsProblem::NameMismatch,
+        "not valid for this host name",
+    );
 }
 
 #[test]
 fn registry_with_expired_certificate_is_a_tls_failure() {
-    if !have_programs("registry_with_expired_certificate", &tools()) {
+    let Some((pki, reg)) = registry_with("registry_with_expired_certificate", Pki::expired_cert)
+    else {
         return;
-    }
-    let pki = Pki::new();
-    let (cert, key) = pki.expired_cert();
-    let reg = tls_registry(&cert, &key);
+    };
     let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("expired");
-    assert_eq!(tls_problem(&err), TlsProblem::Expired);
-    assert_eq!(err.exit_code(), 4);
-    assert_contains(&err.to_string(), "expired");
-    check_message(&err);
+    assert_tls_failure(&err, TlsProblem::Expired, "expired");
 }
 
 #[test]
@@ -559,15 +567,6 @@ fn silent_server_hits_the_timeout() {
     .expect_err("timeout");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert_contains(&err.to_string(), "no answer within");
-}
-
-#[test]
-fn endpoint_for_is_public_and_maps_the_hub() {
-    assert_eq!(
-        endpoint_for("https://index.docker.io/v1/"),
-        "https://registry-1.docker.io/v2/"
-    );
-    assert_eq!(endpoint_for("ghcr.io"), "https://ghcr.io/v2/");
 }
 
 // The CLI: `add --verify` and `verify NAME|HOST` through the binary.

@@ -284,6 +284,7 @@ pub fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+#[track_caller]
 pub fn assert_ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
@@ -307,6 +308,7 @@ pub fn assert_lacks(text: &str, unwanted: &str) {
 }
 
 /// Asserts exit code and exact stdout bytes.
+#[track_caller]
 pub fn assert_exact(out: &Output, code: i32, want: &str) {
     assert_eq!(
         (out.status.code(), stdout(out).as_str()),
