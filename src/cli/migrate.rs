@@ -19,7 +19,6 @@ use crate::credential::{Backend, Credential};
 use crate::error::Result;
 use crate::store::Store;
 use crate::store::backend;
-use crate::store::keychain;
 
 /// What a migration did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -83,7 +82,7 @@ fn move_one(
     }
     // 3. Delete the source copy (file → keyring: done by the flip).
     if cred.backend == Backend::Keyring
-        && let Err(e) = keychain::delete(&cred.id, &cred.name)
+        && let Err(e) = crate::store::backend::remove_secret(cred)
     {
         report.stale.push(format!("{}: {e}", cred.name));
     }
@@ -97,6 +96,7 @@ mod tests {
     use crate::credential::{Provider, new_id, now_rfc3339};
     use crate::policy::Restrictions;
     use crate::secret::Secret;
+    use crate::store::keychain;
 
     fn cred(name: &str, registry: &str, secret: &str) -> Credential {
         let now = now_rfc3339();
@@ -181,7 +181,7 @@ mod tests {
         for (id, c) in ids.iter().zip(records(&store)) {
             assert_eq!(&c.id, id, "ids are stable");
             assert!(
-                keychain::get(id, "x").is_err(),
+                keychain::get(id) == Ok(None),
                 "keychain item of {} deleted",
                 c.name
             );
@@ -196,10 +196,7 @@ mod tests {
             .into_iter()
             .find(|c| c.name == "bravo")
             .unwrap();
-        keychain::testing::fail_next(
-            &bravo.id,
-            keyring_core::Error::NoStorageAccess("collection is locked".into()),
-        );
+        keychain::memory::fail_next(&bravo.id, "the collection is locked");
         let err = migrate(&store, Backend::Keyring).unwrap_err().to_string();
         assert!(err.contains("\"bravo\"") && err.contains("locked"), "{err}");
         let backends: Vec<Backend> = records(&store).iter().map(|c| c.backend).collect();
@@ -233,10 +230,7 @@ mod tests {
             .into_iter()
             .find(|c| c.name == "charlie")
             .unwrap();
-        keychain::testing::fail_next(
-            &charlie.id,
-            keyring_core::Error::PlatformFailure("daemon went away".into()),
-        );
+        keychain::memory::fail_next(&charlie.id, "the daemon went away");
         migrate(&store, Backend::File).unwrap_err();
         let backends: Vec<Backend> = records(&store).iter().map(|c| c.backend).collect();
         assert_eq!(backends, [Backend::File, Backend::File, Backend::Keyring]);

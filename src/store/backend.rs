@@ -126,8 +126,26 @@ pub fn secret_of(cred: &Credential) -> Result<Secret> {
                 cred.name
             ))
         }),
-        Backend::Keyring => keychain::get(&cred.id, &cred.name),
+        Backend::Keyring => match keychain::get(&cred.id) {
+            Ok(Some(secret)) => Ok(secret),
+            // The record says the secret is in the keychain, so a missing item means a locked
+            // collection that hides its items, or an item deleted behind our back.
+            Ok(None) => Err(Error::Keychain(format!(
+                "the keychain has no secret for credential {:?} (service {}, account {}): \
+                 unlock the keychain if it is locked, otherwise save the credential again",
+                cred.name,
+                keychain::SERVICE,
+                cred.id
+            ))),
+            Err(why) => Err(keychain_failed("read", &cred.name, &why)),
+        },
     }
+}
+
+fn keychain_failed(what: &str, name: &str, why: &str) -> Error {
+    Error::Keychain(format!(
+        "cannot {what} the secret of credential {name:?} in the keychain: {why}"
+    ))
 }
 
 /// Saves `secret` where `cred.backend` says, and updates the record to match (inline secret
@@ -140,7 +158,9 @@ pub fn put_secret(cred: &mut Credential, secret: Secret) -> Result<()> {
             if cred.id.is_empty() {
                 cred.id = crate::credential::new_id();
             }
-            keychain::set(&cred.id, &cred.name, &cred.registry, &secret)?;
+            let label = format!("{}: {} ({})", keychain::SERVICE, cred.name, cred.registry);
+            keychain::set(&cred.id, &label, &secret)
+                .map_err(|why| keychain_failed("save", &cred.name, &why))?;
             cred.secret = None;
         }
     }
@@ -198,12 +218,16 @@ pub fn before_removing(tx: &crate::store::Tx, cred: &Credential) -> Result<()> {
     Ok(())
 }
 
-/// Deletes keychain items no credential refers to (see [`keychain::sweep`]), when the store
-/// can say for sure which ids are in use. Call it inside a write transaction that uses the
-/// keychain anyway.
+/// Deletes keychain items no credential refers to: left by a writer that died between saving
+/// a secret and committing its record, or between committing a removal and deleting the
+/// secret. Only when the store can say for sure which ids are in use and the keychain can
+/// list every item; call it inside a write transaction that uses the keychain anyway, so no
+/// other writer has an item in flight. Best effort.
 pub fn sweep_orphans(tx: &crate::store::Tx) {
-    if let Ok(ids) = tx.ids() {
-        keychain::sweep(&ids);
+    if let (Ok(ids), Ok(Some(items))) = (tx.ids(), keychain::items()) {
+        for orphan in items.iter().filter(|i| !ids.contains(*i)) {
+            let _ = keychain::delete(orphan);
+        }
     }
 }
 
@@ -211,6 +235,8 @@ pub fn remove_secret(cred: &Credential) -> Result<()> {
     match cred.backend {
         Backend::File => Ok(()),
         Backend::Keyring if cred.id.is_empty() => Ok(()),
-        Backend::Keyring => keychain::delete(&cred.id, &cred.name),
+        Backend::Keyring => {
+            keychain::delete(&cred.id).map_err(|why| keychain_failed("delete", &cred.name, &why))
+        }
     }
 }

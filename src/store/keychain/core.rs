@@ -1,94 +1,134 @@
-//! A keychain behind a `keyring-core` credential store: the macOS and Windows stores, and
-//! keyring-core's mock in unit tests.
+//! macOS and Windows: keyring 4's `Entry`, over the one platform store its `v1` feature sets
+//! up as the default (the login Keychain, the Credential Manager).
+//!
+//! Neither store prompts for a call we make: an item of the login Keychain is created by us,
+//! so we are on its access list, and the Credential Manager has no lock of its own.
 
 use std::sync::Arc;
 
-use keyring_core::{CredentialStore, Entry, Error};
+use keyring::{Entry, Error};
 
-use super::{Keychain, SERVICE, Why};
+use super::{Broken, Keychain, SERVICE, Why};
 use crate::secret::Secret;
 
-/// Items are `Entry`s for ([`SERVICE`], account) in one store.
-pub(crate) struct Core {
-    store: Arc<CredentialStore>,
-    /// What to tell the user when the store refuses access (platform-specific advice).
+/// Items are `Entry`s for ([`SERVICE`], item) in the platform's store.
+pub(super) struct Core {
+    /// What to tell the user when the store refuses access.
     locked_hint: &'static str,
 }
 
 impl Core {
-    pub(crate) fn new(store: Arc<CredentialStore>) -> Self {
-        Core {
-            store,
-            locked_hint: "unlock the keychain",
+    /// The keychain of this platform, or one that says why it cannot be opened. `what`
+    /// names the store, `locked_hint` says how to give us access to it.
+    pub(super) fn open(what: &str, locked_hint: &'static str) -> Arc<dyn Keychain> {
+        match Entry::store_status() {
+            Ok(()) => Arc::new(Core { locked_hint }),
+            Err(e) => Arc::new(Broken(format!(
+                "cannot open {what}: {}",
+                describe(e, locked_hint)
+            ))),
         }
     }
 
-    pub(crate) fn with_locked_hint(mut self, hint: &'static str) -> Self {
-        self.locked_hint = hint;
-        self
+    fn entry(&self, item: &str) -> Result<Entry, Why> {
+        Entry::new(SERVICE, item).map_err(|e| self.describe(&e))
     }
 
-    fn entry(&self, account: &str) -> Result<Entry, Why> {
-        Entry::new_in_store(&self.store, SERVICE, account).map_err(|e| self.describe(e))
+    fn describe(&self, e: &Error) -> Why {
+        describe(e, self.locked_hint)
     }
+}
 
-    /// keyring-core's errors in words. Some variants carry the item's raw bytes
-    /// (`BadEncoding`, `BadDataFormat`), so nothing here formats an error with `Debug`.
-    fn describe(&self, e: Error) -> Why {
-        let fix = crate::store::backend::ENV;
-        match e {
-            Error::NoStorageAccess(cause) => format!(
-                "access refused, the keychain may be locked ({cause}): {}, or set {fix}=file",
-                self.locked_hint
-            ),
-            Error::PlatformFailure(cause) => format!("keychain failure: {cause}"),
-            Error::BadEncoding(_) | Error::BadDataFormat(..) => {
-                "the keychain item does not hold UTF-8 text; save the credential again".into()
-            }
-            Error::TooLong(what, max) => {
-                format!("the {what} is longer than this keychain allows ({max} bytes)")
-            }
-            Error::Ambiguous(items) => format!(
-                "{} keychain items match one credential; delete the extra ones",
-                items.len()
-            ),
-            Error::NoEntry => "no such keychain item".into(),
-            Error::Invalid(what, why) => format!("the keychain refused the {what}: {why}"),
-            other => format!("keychain failure: {other}"),
+/// keyring's errors in words. Some variants carry the item's raw bytes (`BadEncoding`,
+/// `BadDataFormat`), so nothing here formats an error with `Debug` or prints those bytes.
+fn describe(e: &Error, locked_hint: &str) -> Why {
+    let fix = crate::store::backend::ENV;
+    match e {
+        Error::NoStorageAccess(cause) => format!(
+            "access refused, the keychain may be locked ({cause}): {locked_hint}, or set {fix}=file"
+        ),
+        Error::PlatformFailure(cause) => format!("keychain failure: {cause}"),
+        Error::BadEncoding(_) | Error::BadDataFormat(..) => {
+            "the keychain item does not hold UTF-8 text; save the credential again".into()
         }
+        Error::TooLong(what, max) => {
+            format!("the {what} is longer than this keychain allows ({max} bytes)")
+        }
+        Error::Ambiguous(items) => format!(
+            "{} keychain items match one credential; delete the extra ones",
+            items.len()
+        ),
+        Error::NoEntry => "no such keychain item".into(),
+        Error::Invalid(what, why) => format!("the keychain refused the {what}: {why}"),
+        Error::NoDefaultStore => format!("the keychain could not be opened; set {fix}=file"),
+        other => format!("keychain failure: {other}"),
     }
 }
 
 impl Keychain for Core {
-    fn get(&self, account: &str) -> Result<Option<Secret>, Why> {
-        match self.entry(account)?.get_secret() {
-            Ok(bytes) => String::from_utf8(bytes)
-                .map(|s| Some(Secret::new(s)))
-                .map_err(|_| {
-                    "the keychain item does not hold UTF-8 text; save the credential again".into()
-                }),
+    fn get(&self, item: &str) -> Result<Option<Secret>, Why> {
+        match self.entry(item)?.get_secret() {
+            Ok(bytes) => super::utf8(bytes).map(Some),
             Err(Error::NoEntry) => Ok(None),
-            Err(e) => Err(self.describe(e)),
+            Err(e) => Err(self.describe(&e)),
         }
     }
 
-    fn set(&self, account: &str, _label: &str, secret: &Secret) -> Result<(), Why> {
+    fn set(&self, item: &str, _label: &str, secret: &Secret) -> Result<(), Why> {
         // Bytes, not a "password": the Windows store keeps passwords as UTF-16, halving the
         // 2,560-byte limit that a GCR keyfile already comes close to.
-        self.entry(account)?
+        self.entry(item)?
             .set_secret(secret.expose().as_bytes())
-            .map_err(|e| self.describe(e))
+            .map_err(|e| self.describe(&e))
     }
 
-    fn delete(&self, account: &str) -> Result<(), Why> {
-        match self.entry(account)?.delete_credential() {
+    fn delete(&self, item: &str) -> Result<(), Why> {
+        match self.entry(item)?.delete_credential() {
             Ok(()) | Err(Error::NoEntry) => Ok(()),
-            Err(e) => Err(self.describe(e)),
+            Err(e) => Err(self.describe(&e)),
         }
     }
 
     fn probe(&self) -> Result<(), Why> {
         // Reading an item that does not exist exercises access without changing anything.
         self.get("probe-docker-credential-northflank").map(drop)
+    }
+
+    /// keyring's `Entry` cannot search, so the store cannot sweep orphans here.
+    fn items(&self) -> Result<Option<Vec<String>>, Why> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_cause_and_the_fix_and_never_the_item_bytes() {
+        let hint = "unlock the login keychain";
+        let locked = describe(
+            &Error::NoStorageAccess("user interaction is not allowed".into()),
+            hint,
+        );
+        assert!(
+            locked.contains("locked") && locked.contains(hint),
+            "{locked}"
+        );
+        assert!(
+            locked.contains("NORTHFLANK_CREDENTIAL_BACKEND=file"),
+            "{locked}"
+        );
+        for e in [
+            Error::BadEncoding(b"hunter2".to_vec()),
+            Error::BadDataFormat(b"hunter2".to_vec(), "bad".into()),
+        ] {
+            let why = describe(&e, hint);
+            assert!(
+                !why.contains("hunter2") && !why.contains("104, 117"),
+                "{why}"
+            );
+            assert!(why.contains("save the credential again"), "{why}");
+        }
     }
 }
