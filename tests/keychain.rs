@@ -450,7 +450,7 @@ fn members(calls: &str) -> Vec<&str> {
 /// that store calls `Unlock` and then `Prompt`, which on a desktop opens a password dialog
 /// and waits until someone answers it — in `docker pull`, cron or CI, forever. If this ever
 /// fails, keyring's store no longer prompts and Linux could use it (docs/keychain.md).
-#[cfg(target_os = "linux")]
+#[cfg(all(unix, not(target_os = "macos")))]
 fn keyring_store_prompts(home: &Home, item: &str) {
     let monitor = Monitor::start(home);
     let item = item.to_string();
@@ -712,7 +712,7 @@ fn inside_private_bus() {
         !members.contains(&"Unlock") && !members.contains(&"Prompt"),
         "the helper asked to unlock: {members:?}"
     );
-    #[cfg(target_os = "linux")]
+    #[cfg(all(unix, not(target_os = "macos")))]
     keyring_store_prompts(&home, &login);
     assert_eq!(
         home.ok(&["list"], "").stdout,

@@ -1,14 +1,16 @@
 //! macOS and Windows: keyring 4's `Entry`, over the one platform store its `v1` feature sets
 //! up as the default (the login Keychain, the Credential Manager).
 //!
-//! Neither store prompts for a call we make: an item of the login Keychain is created by us,
-//! so we are on its access list, and the Credential Manager has no lock of its own.
+//! keyring offers no way to forbid the system's own dialogs, and macOS may show one (a
+//! locked login keychain; an item whose access list names an earlier build of this binary).
+//! [`super::TIMEOUT`] bounds such a call like any hung one. The Credential Manager has no
+//! lock and no dialog.
 
 use std::sync::Arc;
 
 use keyring::{Entry, Error};
 
-use super::{Broken, Keychain, SERVICE, Why};
+use super::{Broken, FILE_BACKEND, Keychain, SERVICE, Why};
 use crate::secret::Secret;
 
 /// Items are `Entry`s for ([`SERVICE`], item) in the platform's store.
@@ -42,10 +44,9 @@ impl Core {
 /// keyring's errors in words. Some variants carry the item's raw bytes (`BadEncoding`,
 /// `BadDataFormat`), so nothing here formats an error with `Debug` or prints those bytes.
 fn describe(e: &Error, locked_hint: &str) -> Why {
-    let fix = crate::store::backend::ENV;
     match e {
         Error::NoStorageAccess(cause) => format!(
-            "access refused, the keychain may be locked ({cause}): {locked_hint}, or set {fix}=file"
+            "access refused, the keychain may be locked ({cause}): {locked_hint}, or set {FILE_BACKEND}"
         ),
         Error::PlatformFailure(cause) => format!("keychain failure: {cause}"),
         Error::BadEncoding(_) | Error::BadDataFormat(..) => {
@@ -60,7 +61,7 @@ fn describe(e: &Error, locked_hint: &str) -> Why {
         ),
         Error::NoEntry => "no such keychain item".into(),
         Error::Invalid(what, why) => format!("the keychain refused the {what}: {why}"),
-        Error::NoDefaultStore => format!("the keychain could not be opened; set {fix}=file"),
+        Error::NoDefaultStore => format!("the keychain could not be opened; set {FILE_BACKEND}"),
         other => format!("keychain failure: {other}"),
     }
 }

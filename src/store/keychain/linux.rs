@@ -13,9 +13,8 @@ use std::ffi::OsStr;
 use secret_service::blocking::SecretService;
 use secret_service::{EncryptionType, Error as SsError};
 
-use super::{Keychain, SERVICE, Why};
+use super::{FILE_BACKEND, Keychain, SERVICE, Why};
 use crate::secret::Secret;
-use crate::store::backend::ENV;
 
 pub(super) fn new() -> std::sync::Arc<dyn Keychain> {
     std::sync::Arc::new(SecretServiceKeychain)
@@ -38,7 +37,7 @@ fn connect() -> Result<SecretService<'static>, Why> {
         return Err(format!(
             "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no \
              $XDG_RUNTIME_DIR/bus), as under SSH, cron or in a container: run in a desktop \
-             session or under `dbus-run-session` with gnome-keyring-daemon, or set {ENV}=file"
+             session or under `dbus-run-session` with gnome-keyring-daemon, or set {FILE_BACKEND}"
         ));
     }
     let address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS");
@@ -86,7 +85,7 @@ fn locked() -> Why {
     format!(
         "the Secret Service collection is locked (this helper never shows an unlock prompt): \
          unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock` with the password \
-         on stdin), or set {ENV}=file"
+         on stdin), or set {FILE_BACKEND}"
     )
 }
 
@@ -100,22 +99,22 @@ fn describe(e: SsError) -> Why {
     } else if matches!(e, SsError::Unavailable) {
         format!(
             "cannot reach the D-Bus session bus or the Secret Service on it: start \
-             gnome-keyring-daemon (or another Secret Service) in this session, or set {ENV}=file"
+             gnome-keyring-daemon (or another Secret Service) in this session, or set {FILE_BACKEND}"
         )
     } else if has("ServiceUnknown") || has("NameHasNoOwner") {
         format!(
             "no Secret Service on the session bus: start gnome-keyring-daemon \
-             (`gnome-keyring-daemon --start --components=secrets`), or set {ENV}=file"
+             (`gnome-keyring-daemon --start --components=secrets`), or set {FILE_BACKEND}"
         )
     } else if matches!(e, SsError::NoResult) {
         format!(
             "the Secret Service has no default collection (as on WSL): create one with \
-             seahorse, or set {ENV}=file"
+             seahorse, or set {FILE_BACKEND}"
         )
     } else if matches!(e, SsError::Prompt | SsError::PromptDisconnected) {
         format!("the Secret Service wanted a prompt, which this helper never shows: {text}")
     } else {
-        format!("Secret Service error: {text}; if it persists, set {ENV}=file")
+        format!("Secret Service error: {text}; if it persists, set {FILE_BACKEND}")
     }
 }
 

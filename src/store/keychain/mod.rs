@@ -28,8 +28,8 @@ use crate::secret::Secret;
 
 // One module per platform. Unit tests run on `memory`, so there the platform code is compiled
 // and linted but unused.
-// Linux unit tests have keyring too (a dev-dependency), so they check this adapter's words.
-#[cfg(any(target_os = "macos", windows, all(test, target_os = "linux")))]
+// Unit tests elsewhere have keyring too (a dev-dependency), so they check this adapter's words.
+#[cfg(any(target_os = "macos", windows, all(test, unix)))]
 #[cfg_attr(test, allow(dead_code))]
 mod core;
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -66,6 +66,11 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a failed call reports: the cause and what to do, one line, never a secret.
 pub type Why = String;
+
+/// The way out that most [`Why`]s offer. Spelled out here rather than taken from the store's
+/// backend setting, so that this module depends on nothing of its callers (a unit test
+/// checks the two agree).
+const FILE_BACKEND: &str = "NORTHFLANK_CREDENTIAL_BACKEND=file";
 
 /// The secret saved as `item`, or `None` when there is no such item.
 pub fn get(item: &str) -> Result<Option<Secret>, Why> {
@@ -166,9 +171,8 @@ impl Guard {
                 .get_or_init(|| {
                     format!(
                         "the keychain did not answer within {} (hung, or waiting for an unlock \
-                         prompt); check it is running and unlocked, or set {}=file",
+                         prompt); check it is running and unlocked, or set {FILE_BACKEND}",
                         seconds(self.timeout),
-                        crate::store::backend::ENV
                     )
                 })
                 .clone()),
@@ -210,7 +214,7 @@ impl Keychain for Broken {
 #[cfg_attr(any(test, all(unix, not(target_os = "macos"))), allow(dead_code))]
 impl Broken {
     fn why(&self) -> Why {
-        format!("{}; set {}=file", self.0, crate::store::backend::ENV)
+        format!("{}; set {FILE_BACKEND}", self.0)
     }
 }
 
@@ -303,6 +307,11 @@ mod tests {
             !ran.load(Ordering::SeqCst),
             "the keychain was not asked again"
         );
+    }
+
+    #[test]
+    fn the_way_out_names_the_stores_backend_setting() {
+        assert_eq!(FILE_BACKEND, format!("{}=file", crate::store::backend::ENV));
     }
 
     #[test]
