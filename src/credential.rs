@@ -2,79 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{self, Key};
 use crate::policy::Restrictions;
-use crate::secret::Secret;
-
-/// Northflank's provider ids. Each knows its registry host except `gitlab` (self-hosted
-/// domains) and `custom`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-#[value(rename_all = "kebab-case")]
-pub enum Provider {
-    Dockerhub,
-    Gcr,
-    GcrUs,
-    GcrEu,
-    GcrAsia,
-    Github,
-    Gitlab,
-    Custom,
-}
-
-impl Provider {
-    /// The registry this provider always uses, if fixed. GitLab defaults to gitlab.com's.
-    pub fn default_host(self) -> Option<&'static str> {
-        Some(match self {
-            Provider::Dockerhub => host::DOCKER_HUB,
-            Provider::Gcr => "gcr.io",
-            Provider::GcrUs => "us.gcr.io",
-            Provider::GcrEu => "eu.gcr.io",
-            Provider::GcrAsia => "asia.gcr.io",
-            Provider::Github => "ghcr.io",
-            Provider::Gitlab => "registry.gitlab.com",
-            Provider::Custom => return None,
-        })
-    }
-
-    /// Whether the user may point this provider at a host of their own.
-    pub fn takes_any_host(self) -> bool {
-        matches!(self, Provider::Gitlab | Provider::Custom)
-    }
-
-    /// The provider a registry most likely belongs to, for credentials made by `docker login`.
-    pub fn guess(key: &Key) -> Provider {
-        match key.as_str() {
-            k if k.starts_with(host::DOCKER_HUB) => Provider::Dockerhub,
-            "gcr.io" => Provider::Gcr,
-            "us.gcr.io" => Provider::GcrUs,
-            "eu.gcr.io" => Provider::GcrEu,
-            "asia.gcr.io" => Provider::GcrAsia,
-            "ghcr.io" => Provider::Github,
-            "registry.gitlab.com" => Provider::Gitlab,
-            _ => Provider::Custom,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Dockerhub => "dockerhub",
-            Provider::Gcr => "gcr",
-            Provider::GcrUs => "gcr-us",
-            Provider::GcrEu => "gcr-eu",
-            Provider::GcrAsia => "gcr-asia",
-            Provider::Github => "github",
-            Provider::Gitlab => "gitlab",
-            Provider::Custom => "custom",
-        }
-    }
-}
+pub use crate::provider::Provider;
 
 /// Where a credential's secret lives. Recorded per credential, so a lookup never has to guess
 /// (a locked keychain answers "no entry", which must not be mistaken for "not saved").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[value(rename_all = "kebab-case")]
 pub enum Backend {
     /// Inline in the credential's registry file (0600, unencrypted).
     #[default]
@@ -92,12 +26,23 @@ impl Backend {
     }
 }
 
-/// One saved credential. The secret is inline only for the file backend.
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "file" => Ok(Backend::File),
+            "keyring" => Ok(Backend::Keyring),
+            _ => Err(format!("unknown backend {s:?}: use file or keyring")),
+        }
+    }
+}
+
+/// One saved credential, as Northflank describes one: everything but the secret, which the
+/// store keeps where its backend says (see [`crate::store`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
-    /// A stable random id, the account of the credential's keychain item: unlike the name
-    /// it never changes, so the item outlives a rename. Empty in records written before ids
-    /// existed; one is assigned when the secret first goes to the keychain.
+    /// A stable random id: unlike the name it never changes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
     pub name: String,
@@ -107,13 +52,27 @@ pub struct Credential {
     /// The canonical registry key (see [`crate::host`]).
     pub registry: String,
     pub username: String,
-    #[serde(default)]
-    pub backend: Backend,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Secret>,
     pub restrictions: Restrictions,
     pub created: String,
     pub updated: String,
+    /// Where a synced credential came from; `None` for one saved on this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// The Northflank credential a synced one mirrors (SPEC §9): a re-sync finds it again by
+/// `credential_id` (also after a rename) and removes it only when the same origin no longer
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Northflank's credential id.
+    pub credential_id: String,
+    /// The team it was synced from with `--team`; `None` for the token's own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Northflank's `updatedAt` when it was last fetched: an unchanged one is not fetched again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 /// A fresh credential id: 64 random bits as hex. Ids are not secret; they only have to be
@@ -174,21 +133,5 @@ mod tests {
             ids.iter()
                 .all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         );
-    }
-
-    #[test]
-    fn provider_hosts_normalise_to_themselves() {
-        for p in [
-            Provider::Dockerhub,
-            Provider::Gcr,
-            Provider::GcrAsia,
-            Provider::Github,
-            Provider::Gitlab,
-        ] {
-            let h = p.default_host().unwrap();
-            let key = host::normalize(h).unwrap();
-            assert_eq!(key.as_str(), h);
-            assert_eq!(Provider::guess(&key), p);
-        }
     }
 }

@@ -6,7 +6,8 @@
 //! unusable entries all look like it on `get`.
 //!
 //! These are plain values (no backtrace capture), so a miss costs what a hit costs even with
-//! `RUST_BACKTRACE=1` set.
+//! `RUST_BACKTRACE=1` set. This is a leaf: it knows no integration. The management commands
+//! wrap these (and the integrations' own errors) in `anyhow` with context.
 
 /// Everything that can go wrong, grouped by what the caller does about it.
 #[derive(Debug, thiserror::Error)]
@@ -36,25 +37,11 @@ pub enum Error {
     /// carry on anonymously as if it did not.
     #[error("{0}")]
     Keychain(String),
-    /// A registry refused or could not check a credential; the exit code tells which.
+    /// A registry whose saved secret is exchanged for a token (ECR) could not issue one: keys
+    /// rejected, throttled, unreachable. Never "not found", so docker does not carry on
+    /// anonymously against a registry that has credentials.
     #[error("{0}")]
-    Verify(#[from] crate::verify::Failure),
-}
-
-impl Error {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Verify(f) => f.exit_code(),
-            _ => 1,
-        }
-    }
-}
-
-impl From<crate::kube::KubeError> for Error {
-    fn from(e: crate::kube::KubeError) -> Self {
-        Error::BadInput(e.to_string())
-    }
+    Exchange(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -18,114 +18,88 @@
 //! Errors go to **stdout** as one line with exit code 1, because clients read only stdout.
 //! `credentials not found in native keychain` is the one answer clients treat as "no
 //! credentials, carry on" — it is what a missing, hidden (other project) or invalid registry
-//! gets. JSON is escaped as Go escapes it. See [`protocol`] for the bytes, [`host`] for how
-//! server strings map to one canonical key, [`policy`] for project restrictions and [`store`]
-//! for the crash-safe file store, [`backend`] and [`keychain`] for secrets kept in the OS
-//! keychain.
+//! gets. JSON is escaped as Go escapes it.
 //!
-//! Every other first argument is a management command (`add`, `ls`, `rm`, `restrict`,
-//! `rename`, `import-docker-config`, `configure`, `doctor`, `verify`, `export`, `kubelet`,
-//! `kubelet-config`, `migrate`), see [`cli`].
+//! # Where things are
+//!
+//! - [`protocol`]: the wire — verbs, the Go-exact codec, the errors clients see;
+//! - pure leaves: [`host`] (one canonical key per registry), [`policy`] (project
+//!   restrictions), [`credential`], [`provider`], [`secret`], and [`fsutil`] (file safety);
+//! - [`store`]: the crash-safe store and its transactions, which alone place secrets (file or
+//!   OS keychain);
+//! - [`cli`]: the management commands (`add`, `ls`, `sync`, `configure`, `export`, …);
+//! - integrations: [`verify`] (the registry handshake), [`kube`] (Kubernetes), over [`http`].
 
 pub mod cli;
 pub mod credential;
+pub mod ecr;
 pub mod error;
 pub mod fsutil;
 pub mod host;
+pub mod http;
+pub mod jsonfmt;
 pub mod kube;
+pub mod northflank;
 pub mod policy;
 pub mod protocol;
+pub mod provider;
 pub mod secret;
 pub mod store;
-#[cfg(feature = "verify")]
+pub mod term;
 pub mod verify;
-#[cfg(not(feature = "verify"))]
-#[path = "verify/unavailable.rs"]
-pub mod verify;
-
-use std::ffi::OsString;
-use std::io::Write;
 
 pub use error::{Error, Result};
 
-const USAGE: &str = "Usage: docker-credential-northflank <store|get|erase|list|version>\n";
+use protocol::{Call, Verb};
 
-/// How a failure is reported: protocol errors on stdout (all clients read), management
-/// errors on stderr like any command-line tool.
-#[derive(Debug)]
-pub struct Failure {
-    pub error: Error,
-    pub protocol: bool,
-}
-
-impl Failure {
-    /// Prints the error as one line where its caller looks for it.
-    #[allow(clippy::print_stdout, clippy::print_stderr)]
-    pub fn report(&self) {
-        let line = self.error.to_string().replace(['\n', '\r'], " ");
-        if self.protocol {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-        } else {
-            eprintln!("docker-credential-northflank: {line}");
-        }
+/// Runs the executable: a protocol verb, or a management command. Returns the exit code.
+pub fn main() -> u8 {
+    let stdout_was_closed = std_fds::stdout_was_closed();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let call = Call::parse(&args, cli::is_command);
+    // With no stdout, an answer cannot be delivered: say so rather than exit 0 having said
+    // nothing (store and erase answer nothing, so they may go on).
+    if stdout_was_closed && !matches!(call, Call::Verb(Verb::Store | Verb::Erase)) {
+        term::warn("stdout is closed, so no answer can be delivered: run with stdout open");
+        return 1;
+    }
+    match call {
+        Call::Management => cli::main(args),
+        call => protocol::run(
+            &call,
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+            protocol::View::from_env,
+        ),
     }
 }
 
-/// Runs the executable with its full argv (program name first).
-pub fn run(args: Vec<OsString>) -> std::result::Result<(), Failure> {
-    let protocol = |error| Failure {
-        error,
-        protocol: true,
-    };
-    let usage = || protocol(Error::BadInput(USAGE.trim_end().to_string()));
-    let Some(first) = args.get(1) else {
-        return Err(usage());
-    };
-    let first = first.to_string_lossy();
-    if let Some(verb) = protocol::Verb::parse(&first) {
-        if args.len() != 2 {
-            return Err(usage());
-        }
-        if verb == protocol::Verb::Version {
-            // Needs no store, so it answers even where there is no home directory.
-            return write_stdout(protocol::version_line().as_bytes()).map_err(protocol);
-        }
-        let ctx = protocol::Context {
-            store: store::Store::open_default().map_err(protocol)?,
-            project: policy::project_from_env(std::env::var_os(policy::PROJECT_ENV).as_deref()),
+/// The standard file descriptors as the process got them.
+mod std_fds {
+    /// Whether the process was started with stdout closed.
+    ///
+    /// Rust's runtime opens `/dev/null` (read-write) on any of fds 0–2 that is closed before
+    /// `main` runs, so that no file opened later can become one of them — a notice written
+    /// into a credential file. What is left to tell is whether that happened to stdout: a
+    /// shell's `>/dev/null` opens it write-only, the runtime read-write.
+    #[cfg(unix)]
+    pub fn stdout_was_closed() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let stdout = std::io::stdout();
+        let (Ok(ours), Ok(null)) = (rustix::fs::fstat(&stdout), std::fs::metadata("/dev/null"))
+        else {
+            return false;
         };
-        let answer = protocol::run(verb, &mut std::io::stdin().lock(), &ctx).map_err(protocol)?;
-        return write_stdout(answer.as_bytes()).map_err(protocol);
+        let read_write = rustix::fs::fcntl_getfl(&stdout)
+            .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+        // st_rdev is a u64 on Linux but an i32 on macOS; std's rdev() is a u64 everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let rdev = ours.st_rdev as u64;
+        rdev == null.rdev() && ours.st_ino == null.ino() && read_write
     }
-    match first.as_ref() {
-        "-h" | "--help" | "help" if args.len() == 2 => {
-            write_stdout(help().as_bytes()).map_err(protocol)
-        }
-        cmd if cli::is_command(cmd) => cli::run(args).map_err(|error| Failure {
-            error,
-            protocol: false,
-        }),
-        // `credentials.Serve` answers any argument count but one with its usage line.
-        _ if args.len() != 2 => Err(usage()),
-        _ => Err(protocol(Error::BadInput(format!(
-            "docker-credential-northflank: unknown action: {first}"
-        )))),
+
+    #[cfg(not(unix))]
+    pub fn stdout_was_closed() -> bool {
+        false
     }
-}
-
-fn help() -> String {
-    format!(
-        "{USAGE}\nManage saved credentials: docker-credential-northflank \
-         <add|ls|rm|restrict|rename|import-docker-config|configure|doctor|verify|export|kubelet|kubelet-config|migrate> --help\n\
-         Environment: NORTHFLANK_PROJECT (current project), NORTHFLANK_CONFIG_DIR (store folder),\n\
-         NORTHFLANK_CREDENTIAL_BACKEND (file|keyring: where new secrets go)\n"
-    )
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Store(format!("cannot write the answer to stdout: {e}")))
 }

@@ -1,11 +1,5 @@
-//! Entry point: everything lives in the library; this maps the outcome to an exit code.
+//! Entry point: everything lives in the library, which answers with the exit code.
 
 fn main() -> std::process::ExitCode {
-    match docker_credential_northflank::run(std::env::args_os().collect()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(failure) => {
-            failure.report();
-            std::process::ExitCode::from(failure.error.exit_code())
-        }
-    }
+    std::process::ExitCode::from(docker_credential_northflank::main())
 }

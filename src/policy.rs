@@ -61,11 +61,119 @@ pub fn valid_project_id(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// The current project from the raw value of `NORTHFLANK_PROJECT`: `None` when unset, empty,
-/// not UTF-8 or malformed — a context that sees no restricted credential.
-pub fn project_from_env(raw: Option<&std::ffi::OsStr>) -> Option<String> {
-    let s = raw?.to_str()?;
-    valid_project_id(s).then(|| s.to_string())
+/// The current project, as `NORTHFLANK_PROJECT` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Project {
+    /// Unset or empty: only unrestricted credentials are visible, and protocol writes act on
+    /// the unrestricted one.
+    Unset,
+    /// A well-formed project id.
+    Id(String),
+    /// Set to something that is no project id (not UTF-8, `p1,p2`, `a b`): it sees what
+    /// [`Project::Unset`] sees (fail closed), and protocol writes refuse, so a typo can never
+    /// overwrite the credential every project shares.
+    Invalid(String),
+}
+
+impl Project {
+    /// From the raw value of `NORTHFLANK_PROJECT`.
+    pub fn from_env(raw: Option<&std::ffi::OsStr>) -> Project {
+        match raw {
+            None => Project::Unset,
+            Some(v) if v.is_empty() => Project::Unset,
+            Some(v) => match v.to_str() {
+                Some(s) if valid_project_id(s) => Project::Id(s.to_string()),
+                _ => Project::Invalid(v.to_string_lossy().into_owned()),
+            },
+        }
+    }
+
+    /// The project of this process's environment.
+    pub fn current() -> Project {
+        Project::from_env(std::env::var_os(PROJECT_ENV).as_deref())
+    }
+
+    /// The project id, when there is a valid one: what visibility is decided by.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Project::Id(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// What a protocol `store` (`docker login`) in a project may change (SPEC §4: the protocol's
+/// writes stay inside the current project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    /// Update the credential at this index: the one `get` serves here, restricted to this
+    /// project alone (or, with no project, the unrestricted one).
+    Update(usize),
+    /// Save a new credential with these restrictions (this project alone, or unrestricted).
+    Create(Restrictions),
+    /// Neither is possible without changing what another project gets; the text says why
+    /// and what to do instead.
+    Refuse(String),
+}
+
+/// Where `store` in `project` writes, among the credentials saved for one registry.
+pub fn store_target<T>(
+    items: &[T],
+    restrictions: impl Fn(&T) -> &Restrictions,
+    name: impl Fn(&T) -> &str,
+    project: &Project,
+) -> StoreTarget {
+    match project {
+        Project::Invalid(raw) => StoreTarget::Refuse(invalid_project(raw)),
+        Project::Unset => match items.iter().position(|c| !restrictions(c).restricted) {
+            Some(i) => StoreTarget::Update(i),
+            None => StoreTarget::Create(Restrictions::unrestricted()),
+        },
+        Project::Id(p) => match position(items, &restrictions, Some(p)) {
+            Some(i) if only_for(restrictions(&items[i]), p) => StoreTarget::Update(i),
+            Some(i) if restrictions(&items[i]).restricted => StoreTarget::Refuse(format!(
+                "the credential {:?} that project {p} uses here is shared with {}, so a login in {p} would change it for them too: give {p} its own credential with `add --project {p}`, or change the shared one with NORTHFLANK_PROJECT unset and `rm`/`add`",
+                name(&items[i]),
+                restrictions(&items[i]).scope()
+            )),
+            // Served the unrestricted one (or nothing): the project gets one of its own.
+            _ => StoreTarget::Create(Restrictions::to_projects(vec![p.clone()])),
+        },
+    }
+}
+
+/// What a protocol `erase` (`docker logout`) in `project` removes, among the credentials
+/// saved for one registry: the one `get` serves here if it belongs to this project alone (or,
+/// with no project, the unrestricted one). `Err` says why the served one is left alone.
+pub fn erase_target<T>(
+    items: &[T],
+    restrictions: impl Fn(&T) -> &Restrictions,
+    name: impl Fn(&T) -> &str,
+    project: &Project,
+) -> Result<Option<usize>, String> {
+    match project {
+        Project::Invalid(raw) => Err(invalid_project(raw)),
+        Project::Unset => Ok(items.iter().position(|c| !restrictions(c).restricted)),
+        Project::Id(p) => match position(items, &restrictions, Some(p)) {
+            None => Ok(None),
+            Some(i) if only_for(restrictions(&items[i]), p) => Ok(Some(i)),
+            Some(i) => Err(format!(
+                "left {:?} alone: it serves {} too, so a logout in project {p} must not remove it (remove it with `rm`, or log out with NORTHFLANK_PROJECT unset)",
+                name(&items[i]),
+                restrictions(&items[i]).scope()
+            )),
+        },
+    }
+}
+
+fn only_for(r: &Restrictions, project: &str) -> bool {
+    r.restricted && !r.projects.is_empty() && r.projects.iter().all(|q| q == project)
+}
+
+fn invalid_project(raw: &str) -> String {
+    format!(
+        "{PROJECT_ENV}={raw:?} is not a project id (letters, digits and hyphens): fix it, or unset it to use the unrestricted credentials"
+    )
 }
 
 /// Checks a credential name against Northflank's rule: 3–39 characters, letters, digits and
@@ -94,7 +202,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// (`docker login`, `import-docker-config`): `<prefix>-ghcr-io`, `<prefix>-docker-hub`,
 /// `<prefix>-127-0-0-1-5000-2`, … `prefix` must start with a letter and be short, so the
 /// result passes [`check_name`] whatever the host looks like (IP addresses start with digits).
-pub fn generated_name(prefix: &str, key: &crate::host::Key, taken: &[String]) -> String {
+pub fn generated_name(
+    prefix: &str,
+    key: &crate::host::Key,
+    mut taken: impl FnMut(&str) -> bool,
+) -> String {
     use crate::host::DOCKER_HUB;
     let base = if key.as_str() == DOCKER_HUB {
         "docker-hub".to_string()
@@ -125,7 +237,7 @@ pub fn generated_name(prefix: &str, key: &crate::host::Key, taken: &[String]) ->
                 format!("{slug}-{n}")
             }
         })
-        .find(|name| !taken.iter().any(|t| t == name))
+        .find(|name| !taken(name))
         .expect("BUG: some suffix is free")
 }
 
@@ -155,14 +267,22 @@ pub fn position<T>(
 }
 
 /// Refuses a set of credentials for one registry in which some context would have two
-/// candidates: two unrestricted ones, or two restricted to a common project.
+/// candidates: two unrestricted ones, or two restricted to a common project. `changed` names
+/// the credential being saved or changed, so the message blames it and not the one that was
+/// there first (for a set loaded as it is, the later one of a pair is blamed).
 pub fn check_unambiguous<'a>(
     registry: &str,
     items: impl IntoIterator<Item = (&'a str, &'a Restrictions)>,
+    changed: Option<&str>,
 ) -> Result<(), String> {
+    let items: Vec<(&str, &Restrictions)> = items.into_iter().collect();
+    // Ordered so the changed credential comes last: it is the one that "would be" ambiguous.
+    let (mut order, last): (Vec<_>, Vec<_>) =
+        items.into_iter().partition(|(n, _)| Some(*n) != changed);
+    order.extend(last);
     let mut unrestricted: Option<&str> = None;
     let mut by_project: std::collections::HashMap<&str, &str> = Default::default();
-    for (name, r) in items {
+    for (name, r) in order {
         if !r.restricted {
             if let Some(other) = unrestricted {
                 return Err(format!(
@@ -221,13 +341,45 @@ mod tests {
     #[test]
     fn project_env_fails_closed() {
         use std::ffi::OsStr;
-        assert_eq!(project_from_env(None), None);
-        assert_eq!(project_from_env(Some(OsStr::new(""))), None);
-        assert_eq!(project_from_env(Some(OsStr::new("a b"))), None);
-        assert_eq!(project_from_env(Some(OsStr::new("p1,p2"))), None);
+        let p = |v: Option<&str>| Project::from_env(v.map(OsStr::new));
+        assert_eq!(p(None), Project::Unset);
+        assert_eq!(p(Some("")), Project::Unset);
+        assert_eq!(p(Some("a b")), Project::Invalid("a b".into()));
+        assert_eq!(p(Some("p1,p2")).id(), None);
+        assert_eq!(p(Some("my-Project-9")), Project::Id("my-Project-9".into()));
+    }
+
+    #[test]
+    fn protocol_writes_stay_inside_the_project() {
+        // Saved for one registry: (name, projects).
+        let saved = [
+            ("shared", r(&[])),
+            ("p1-cred", r(&["p1"])),
+            ("p2-p3", r(&["p2", "p3"])),
+        ];
+        let id = |s: &str| Project::Id(s.to_string());
+        let store = |project: &Project| store_target(&saved, |c| &c.1, |c| c.0, project);
+        let erase = |project: &Project| erase_target(&saved, |c| &c.1, |c| c.0, project);
+        assert_eq!(store(&Project::Unset), StoreTarget::Update(0));
+        assert_eq!(store(&id("p1")), StoreTarget::Update(1));
+        assert_eq!(store(&id("p9")), StoreTarget::Create(r(&["p9"])));
+        assert!(matches!(store(&id("p2")), StoreTarget::Refuse(why) if why.contains("\"p2-p3\"")));
+        assert!(matches!(
+            store(&Project::Invalid("p 1".into())),
+            StoreTarget::Refuse(_)
+        ));
+        assert_eq!(erase(&Project::Unset), Ok(Some(0)));
+        assert_eq!(erase(&id("p1")), Ok(Some(1)));
+        assert!(erase(&id("p9")).unwrap_err().contains("\"shared\""));
+        assert!(erase(&id("p3")).unwrap_err().contains("\"p2-p3\""));
+        assert!(erase(&Project::Invalid("x y".into())).is_err());
+        let only_restricted = [("p1-cred", r(&["p1"]))];
+        let none = |project: &Project| erase_target(&only_restricted, |c| &c.1, |c| c.0, project);
+        assert_eq!(none(&Project::Unset), Ok(None));
+        assert_eq!(none(&id("p2")), Ok(None));
         assert_eq!(
-            project_from_env(Some(OsStr::new("my-Project-9"))),
-            Some("my-Project-9".into())
+            store_target(&only_restricted, |c| &c.1, |c| c.0, &Project::Unset),
+            StoreTarget::Create(Restrictions::unrestricted())
         );
     }
 
@@ -277,9 +429,17 @@ mod tests {
                 .enumerate()
                 .map(|(i, p)| (format!("c{i}"), r(p)))
                 .collect();
-            let got = check_unambiguous("ghcr.io", rs.iter().map(|(n, r)| (n.as_str(), r)));
+            let got = check_unambiguous("ghcr.io", rs.iter().map(|(n, r)| (n.as_str(), r)), None);
             assert_eq!(got.is_ok(), *ok, "{sets:?}: {got:?}");
         }
+        // The changed credential is the one blamed, wherever it sits in the list.
+        let (a, b) = (r(&["p1"]), r(&["p2", "p1"]));
+        let pair = [("first", &a), ("second", &b)];
+        let err = check_unambiguous("ghcr.io", pair, Some("first")).unwrap_err();
+        assert!(
+            err.contains("credential \"second\" restricted to project p1, so \"first\""),
+            "{err}"
+        );
     }
 
     #[test]

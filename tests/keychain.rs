@@ -13,6 +13,9 @@
 //! Without gnome-keyring, dbus or libsecret-tools the test prints `SKIPPED: …` and passes —
 //! except with `CI=true`, where it fails, so CI can never quietly skip it.
 
+mod common;
+use common::get_answer;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -126,6 +129,20 @@ impl Home {
     }
 
     /// The id (keychain account) of the credential `name`, from the metadata.
+    /// The stable id of the credential called `name`, as `ls --json` shows it.
+    fn credential_id(&self, name: &str) -> String {
+        let out = self.ok(&["ls", "--json"], "");
+        let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let cred = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        cred["id"].as_str().unwrap().to_string()
+    }
+
+    /// The keychain account of the credential called `name`.
     fn id_of(&self, name: &str) -> String {
         let out = self.ok(&["ls", "--json"], "");
         let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -138,12 +155,17 @@ impl Home {
         let registry = cred["registry"].as_str().unwrap();
         let file = self.registry_file(registry);
         let v: serde_json::Value = serde_json::from_str(&file).unwrap();
-        v["credentials"]
+        let record = v["credentials"]
             .as_array()
             .unwrap()
             .iter()
             .find(|c| c["name"] == name)
-            .unwrap()["id"]
+            .unwrap()
+            .clone();
+        // The keychain item the record names (format 2), else its id (format 1).
+        record
+            .get("item")
+            .unwrap_or(&record["id"])
             .as_str()
             .unwrap()
             .to_string()
@@ -197,15 +219,27 @@ impl Home {
         let v: serde_json::Value = serde_json::from_str(&meta).unwrap();
         v["backend"].as_str().map(str::to_string)
     }
-}
 
-fn get_answer(server: &str, user: &str, secret: &str) -> String {
-    let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret});
-    // Our answer escapes <>& like Go; these test values have none, so serde's bytes match.
-    format!(
-        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
-        json["ServerURL"], json["Username"], json["Secret"]
-    )
+    /// The store's id, the prefix of the keychain items it owns.
+    fn store_id(&self) -> String {
+        let meta = std::fs::read_to_string(self.store().join("store.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&meta).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    /// Saves a keychain item under our service that no record refers to.
+    fn plant_item(&self, account: &str, secret: &str) {
+        let mut c = self.cmd("secret-tool");
+        c.args([
+            "store",
+            "--label=orphan",
+            "service",
+            "docker-credential-northflank",
+        ])
+        .args(["username", account]);
+        assert_eq!(run(c, secret.as_bytes()).code, Some(0));
+        assert_eq!(self.keychain_item(account).as_deref(), Some(secret));
+    }
 }
 
 fn store_input(server: &str, user: &str, secret: &str) -> String {
@@ -593,30 +627,22 @@ fn inside_private_bus() {
     home.assert_not_on_disk("imported-secret");
     home.ok(&["erase"], "imp.example.com");
 
-    // Items left by writers that died between the keychain and the store (an unused account
-    // under our service) are swept by the next keychain write; referenced items stay.
-    let mut c = home.cmd("secret-tool");
-    c.args([
-        "store",
-        "--label=orphan",
-        "service",
-        "docker-credential-northflank",
-        "username",
-        "0rphan0rphan0rph",
-    ]);
-    assert_eq!(run(c, b"orphan-secret").code, Some(0));
-    assert_eq!(
-        home.keychain_item("0rphan0rphan0rph").as_deref(),
-        Some("orphan-secret")
-    );
+    // Items left by writers that died between the keychain and the store (an unused item of
+    // this store under our service) are swept by the next keychain write; referenced items
+    // stay, and so do items of other stores sharing the keychain.
+    let orphan = format!("{}.0rphan0rphan0rph", home.store_id());
+    home.plant_item(&orphan, "orphan-secret");
+    home.plant_item("another-store.0rphan0rphan0rph", "other-store-secret");
     home.ok(
         &["store"],
         &store_input("sweep.example.com", "s", "sweep-secret"),
     );
+    assert_eq!(home.keychain_item(&orphan), None, "the orphan was swept");
     assert_eq!(
-        home.keychain_item("0rphan0rphan0rph"),
-        None,
-        "the orphan was swept"
+        home.keychain_item("another-store.0rphan0rphan0rph")
+            .as_deref(),
+        Some("other-store-secret"),
+        "another store's item is left alone"
     );
     assert_eq!(home.keychain_item(&big_id).as_deref(), Some(big.as_str()));
     assert_eq!(home.keychain_item(&login).as_deref(), Some("ghp_second"));
@@ -629,6 +655,7 @@ fn inside_private_bus() {
     assert_eq!(out.stdout, "credentials not found in native keychain\n");
 
     // migrate to the file store and back; every step readable by a fresh process.
+    let id = home.credential_id("login-ghcr-io");
     let out = home.ok(&["migrate", "--to", "file"], "");
     assert!(
         out.stdout.contains("new secrets now go to file"),
@@ -644,10 +671,11 @@ fn inside_private_bus() {
     );
     home.ok(&["migrate", "--to", "keyring"], "");
     assert_eq!(
-        home.id_of("login-ghcr-io"),
-        login,
-        "the account survives migration"
+        home.credential_id("login-ghcr-io"),
+        id,
+        "the credential's id survives migration"
     );
+    let login = home.id_of("login-ghcr-io");
     assert_eq!(home.keychain_item(&login).as_deref(), Some("ghp_second"));
     home.assert_not_on_disk("ghp_second");
     assert_eq!(

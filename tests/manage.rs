@@ -2,6 +2,9 @@
 //! files. Every path the binary could touch (store, docker config, containers auth file, home)
 //! points into a fresh temp dir per test.
 
+mod common;
+use common::get_answer;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -107,7 +110,7 @@ impl Env {
     fn assert_serves(&self, server: &str, project: Option<&str>, user: &str, secret: &str) {
         assert_eq!(
             self.get(server, project),
-            get_line(server, user, secret),
+            get_answer(server, user, secret),
             "get {server}"
         );
     }
@@ -132,23 +135,6 @@ impl Out {
     fn all(&self) -> String {
         format!("{}{}", self.stdout(), self.stderr())
     }
-}
-
-/// The `get` answer, with Go's escaping of `<`, `>` and `&`.
-fn get_line(server: &str, user: &str, secret: &str) -> String {
-    let go = |s: &str| {
-        serde_json::to_string(s)
-            .unwrap()
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026")
-    };
-    format!(
-        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
-        go(server),
-        go(user),
-        go(secret)
-    )
 }
 
 fn keyfile_text(extra: &str) -> String {
@@ -576,6 +562,45 @@ fn every_command_has_help() {
     }
 }
 
+#[test]
+fn completions_and_the_man_page_come_from_the_command_definitions() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.ok(&["completions", shell], None);
+        let script = out.stdout();
+        for cmd in ["add", "import-docker-config", "kubelet-config", "migrate"] {
+            assert!(script.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+        assert!(
+            script.contains("dockerhub") && script.contains("northflank"),
+            "{shell}: provider values"
+        );
+    }
+    // The bash script is valid bash.
+    let script = env.ok(&["completions", "bash"], None).stdout();
+    let path = env.path("completion.bash");
+    fs::write(&path, script).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bash -n rejects the completion script");
+    let page = env.ok(&["manpage"], None).stdout();
+    assert!(
+        page.contains(".TH docker-credential-northflank 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("import\\-docker\\-config") || page.contains("import-docker-config"),
+        "{page}"
+    );
+    assert!(
+        page.contains("credentials.Serve"),
+        "the page explains the protocol verbs"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // import-docker-config
 
@@ -746,8 +771,12 @@ fn import_refuses_files_that_are_not_docker_configs() {
 /// exponent, escapes, an existing helper for another host, and a saved `auths` secret.
 const UNUSUAL: &str = "{\n    \"auths\" : {\n        \"quay.io\" : { \"auth\" : \"cXVheTpTRUNSRVQ=\" }\n    },\n    \"credHelpers\" : {\n        \"gcr.io\" : \"gcloud\",\n        \"ghcr.io\" : \"other\"\n    },\n    \"experimental\" : \"enabled\",\n    \"n\" : 1.50e3,\n    \"s\" : \"\\u00e9\\/\"\n}\n";
 
+/// UNUSUAL as docker writes it: tabs, `": "`, one member a line, `1.50e3` as the number it
+/// is, escapes decoded; every key and value kept, in order. The file's final newline is kept.
+const UNUSUAL_AS_DOCKER: &str = "{\n\t\"auths\": {\n\t\t\"quay.io\": {\n\t\t\t\"auth\": \"cXVheTpTRUNSRVQ=\"\n\t\t}\n\t},\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"ghcr.io\": \"other\"\n\t},\n\t\"experimental\": \"enabled\",\n\t\"n\": 1500.0,\n\t\"s\": \"é/\"\n}\n";
+
 #[test]
-fn configure_edits_in_place_keeping_everything_else() {
+fn configure_keeps_everything_else_rendered_as_docker_does() {
     let env = Env::new();
     env.add(
         "GitHub",
@@ -777,9 +806,10 @@ fn configure_edits_in_place_keeping_everything_else() {
     let out = env.ok(&["configure", "--dry-run"], None);
     let text = out.stdout();
     assert!(
-        text.contains("+        \"127.0.0.1:5000\" : \"northflank\""),
+        text.contains("+\t\t\"127.0.0.1:5000\": \"northflank\""),
         "{text}"
     );
+    assert!(text.contains("written as docker writes it"), "{text}");
     assert!(text.contains("dry run: nothing was written"));
     assert!(!text.contains("cXVheTpTRUNSRVQ="), "{text}");
     assert_eq!(fs::read_to_string(env.docker_config()).unwrap(), UNUSUAL);
@@ -787,18 +817,23 @@ fn configure_edits_in_place_keeping_everything_else() {
 
     let out = env.ok(&["configure"], None);
     assert!(out.stderr().contains("ghcr.io is handled by docker-credential-other; left alone (configure --force takes it over)"), "{}", out.stderr());
-    let want = UNUSUAL.replace(
-        "        \"ghcr.io\" : \"other\"\n",
-        "        \"ghcr.io\" : \"other\",\n        \"127.0.0.1:5000\" : \"northflank\",\n        \"https://index.docker.io/v1/\" : \"northflank\"\n",
+    let want = UNUSUAL_AS_DOCKER.replace(
+        "\t\t\"ghcr.io\": \"other\"\n",
+        "\t\t\"ghcr.io\": \"other\",\n\t\t\"127.0.0.1:5000\": \"northflank\",\n\t\t\"https://index.docker.io/v1/\": \"northflank\"\n",
     );
     assert_eq!(fs::read_to_string(env.docker_config()).unwrap(), want);
     assert_eq!(mode(&env.docker_config()), 0o640, "mode kept");
-    // containers' auth.json did not exist: created, with docker.io for Hub, mode 0600.
+    // containers' auth.json did not exist: created as podman creates it, with docker.io for
+    // Hub, mode 0600.
     let auth: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(env.auth_file()).unwrap()).unwrap();
     assert_eq!(
         auth,
         serde_json::json!({"credHelpers": {"127.0.0.1:5000": "northflank", "docker.io": "northflank", "ghcr.io": "northflank"}})
+    );
+    assert_eq!(
+        fs::read_to_string(env.auth_file()).unwrap(),
+        "{\n\t\"credHelpers\": {\n\t\t\"127.0.0.1:5000\": \"northflank\",\n\t\t\"docker.io\": \"northflank\",\n\t\t\"ghcr.io\": \"northflank\"\n\t}\n}"
     );
     assert_eq!(mode(&env.auth_file()), 0o600);
 
@@ -820,13 +855,13 @@ fn configure_edits_in_place_keeping_everything_else() {
     // --force takes over; --remove takes away only our entries.
     env.ok(&["configure", "--force"], None);
     let text = fs::read_to_string(env.docker_config()).unwrap();
-    assert!(text.contains("\"ghcr.io\" : \"northflank\""), "{text}");
-    assert!(text.contains("\"gcr.io\" : \"gcloud\""));
+    assert!(text.contains("\"ghcr.io\": \"northflank\""), "{text}");
+    assert!(text.contains("\"gcr.io\": \"gcloud\""));
     env.ok(&["configure", "--remove"], None);
     let after = fs::read_to_string(env.docker_config()).unwrap();
     assert_eq!(
         after,
-        "{\n    \"auths\" : {\n        \"quay.io\" : { \"auth\" : \"cXVheTpTRUNSRVQ=\" }\n    },\n    \"credHelpers\" : {\n        \"gcr.io\" : \"gcloud\"\n    },\n    \"experimental\" : \"enabled\",\n    \"n\" : 1.50e3,\n    \"s\" : \"\\u00e9\\/\"\n}\n"
+        UNUSUAL_AS_DOCKER.replace(",\n\t\t\"ghcr.io\": \"other\"", "")
     );
     let auth = fs::read_to_string(env.auth_file()).unwrap();
     assert_eq!(auth.trim(), "{}", "{auth}");
@@ -845,8 +880,8 @@ fn configure_with_nothing_saved_succeeds_and_writes_nothing() {
     );
     let text = fs::read_to_string(env.docker_config()).unwrap();
     assert_eq!(
-        text,
-        "{\n\t\"credHelpers\": {\n\t\t\"registry.example.com\": \"northflank\"\n\t}\n}\n"
+        text, "{\n\t\"credHelpers\": {\n\t\t\"registry.example.com\": \"northflank\"\n\t}\n}",
+        "a new file is exactly what `docker login` would create (no final newline)"
     );
 }
 
@@ -943,6 +978,324 @@ fn configure_writes_through_a_symlink() {
         fs::read_to_string(env.path("dotfiles.json"))
             .unwrap()
             .contains("ghcr.io")
+    );
+    // A dangling link: its target is created, as docker does, and the link stays.
+    fs::remove_file(env.docker_config()).unwrap();
+    std::os::unix::fs::symlink("../dotfiles/new.json", env.docker_config()).unwrap();
+    env.ok(&["configure"], None);
+    assert!(
+        fs::symlink_metadata(env.docker_config())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(env.path("dotfiles/new.json"))
+            .unwrap()
+            .contains("ghcr.io")
+    );
+    assert_eq!(
+        mode(&env.path("dotfiles")),
+        0o700,
+        "a new folder is private"
+    );
+}
+
+/// Whether the docker CLI is on PATH. Missing under `CI=true`: the test fails. Elsewhere: a
+/// loud SKIPPED line, and the caller returns.
+fn have_docker(test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("docker").is_file()));
+    if !found {
+        let msg = format!("{test}: needs the docker CLI on PATH");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}; CI=true, so this is a failure");
+        }
+        // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+    }
+    found
+}
+
+/// The claim of `configure`'s layout, checked against docker itself: the file `configure`
+/// writes is byte for byte the file docker writes when it saves the same content. Docker is
+/// made to save by switching contexts (its CLI rewrites config.json then; no daemon needed).
+#[test]
+fn configure_writes_config_json_byte_for_byte_as_docker_saves_it() {
+    if !have_docker("configure_writes_config_json_byte_for_byte_as_docker_saves_it") {
+        return;
+    }
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    env.add("Hub", &["--provider", "dockerhub", "--username", "u"], "pw");
+    fs::create_dir_all(env.path("docker")).unwrap();
+    // Members in docker's own field order (credHelpers comes after these), so that only
+    // layout and escaping can differ.
+    fs::write(
+        env.docker_config(),
+        r#"{"auths":{"a.io":{"auth":"dTpw"},"b.io":{}},"HttpHeaders":{"X-A":"1"},"psFormat":"<x & y>\u2028\u0001é\"\\/","detachKeys":"ctrl-x"}"#,
+    )
+    .unwrap();
+    env.ok(&["configure"], None);
+    let ours = fs::read_to_string(env.docker_config()).unwrap();
+    assert!(ours.contains("\"credHelpers\": {"), "{ours}");
+
+    // The same content, compact, saved again by docker.
+    let value: serde_json::Value = serde_json::from_str(&ours).unwrap();
+    fs::write(env.docker_config(), serde_json::to_string(&value).unwrap()).unwrap();
+    for args in [
+        &[
+            "context",
+            "create",
+            "nf-layout",
+            "--docker",
+            "host=unix:///nonexistent.sock",
+        ][..],
+        &["context", "use", "nf-layout"],
+        &["context", "use", "default"],
+    ] {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", env.path("docker"))
+            .env("HOME", env.path("home"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+    }
+    assert_eq!(fs::read_to_string(env.docker_config()).unwrap(), ours);
+}
+
+/// Runs `cmd` (with `stdin`), failing the test instead of hanging if it has not ended
+/// within 20 s: the point of the tests that use it is that nothing waits on a FIFO.
+#[cfg(unix)]
+fn run_within(mut cmd: Command, stdin: &[u8]) -> Out {
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{cmd:?} still running after 20 s: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Out(child.wait_with_output().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_at_config_json_is_an_error_never_a_hang() {
+    let env = Env::new();
+    fs::create_dir_all(env.path("docker")).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(env.docker_config())
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+
+    // `add` saves, then looks at docker's config for its hint: it must not wait there.
+    let out = run_within(
+        env.cmd(&[
+            "add",
+            "GitHub",
+            "--provider",
+            "github",
+            "--username",
+            "u",
+            "--password-stdin",
+        ]),
+        b"ghp_x\n",
+    );
+    assert!(out.0.status.success(), "{}", out.all());
+    env.assert_serves("ghcr.io", None, "u", "ghp_x");
+
+    let out = run_within(env.cmd(&["configure"]), b"");
+    assert!(!out.0.status.success());
+    assert!(
+        out.stderr()
+            .contains("config.json: it is a FIFO, not a regular file")
+            && out.stderr().contains("nothing was changed"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!env.auth_file().exists(), "the other file was not written");
+
+    let out = run_within(env.cmd(&["doctor"]), b"");
+    assert!(!out.0.status.success());
+    assert!(out.stdout().contains("is a FIFO"), "{}", out.stdout());
+
+    // A config.json that is a link to /dev/zero is refused, not read without end.
+    fs::remove_file(env.docker_config()).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", env.docker_config()).unwrap();
+    let out = run_within(env.cmd(&["configure"]), b"");
+    assert!(!out.0.status.success());
+    assert!(
+        out.stderr().contains("it is a device, not a regular file"),
+        "{}",
+        out.stderr()
+    );
+}
+
+/// Both files are read and planned first; when a write still fails (here: auth.json's folder
+/// cannot be created inside /proc), the error says that docker's file was already updated.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_second_write_names_the_file_already_updated() {
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    let mut c = env.cmd(&["configure"]);
+    c.env("REGISTRY_AUTH_FILE", "/proc/self/no-such-folder/auth.json");
+    let out = env.run_with(c, None);
+    assert!(!out.0.status.success(), "{}", out.stdout());
+    let err = out.stderr();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot write /proc/self/no-such-folder/auth.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "but {} was already updated",
+            env.docker_config().display()
+        )),
+        "{err}"
+    );
+    let docker = fs::read_to_string(env.docker_config()).unwrap();
+    assert!(docker.contains("\"ghcr.io\": \"northflank\""), "{docker}");
+}
+
+#[test]
+fn configure_keeps_a_crlf_file_crlf() {
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    fs::create_dir_all(env.path("docker")).unwrap();
+    fs::write(env.docker_config(), "{\r\n  \"auths\": {}\r\n}\r\n").unwrap();
+    env.ok(&["configure"], None);
+    let text = fs::read_to_string(env.docker_config()).unwrap();
+    assert_eq!(
+        text,
+        "{\r\n\t\"auths\": {},\r\n\t\"credHelpers\": {\r\n\t\t\"ghcr.io\": \"northflank\"\r\n\t}\r\n}\r\n"
+    );
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
+}
+
+/// The diff keeps the file's tabs but escapes what a terminal would act on, wherever it
+/// comes from in the file.
+#[test]
+fn configure_dry_run_keeps_tabs_and_escapes_terminal_controls() {
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    fs::create_dir_all(env.path("docker")).unwrap();
+    fs::write(
+        env.docker_config(),
+        "{\"credHelpers\": {\"gcr.io\": \"x\u{202e}y\u{85}\"}}",
+    )
+    .unwrap();
+    let out = env.ok(&["configure", "--dry-run"], None);
+    let all = out.all();
+    assert!(
+        !all.contains('\u{202e}') && !all.contains('\u{85}'),
+        "{all:?}"
+    );
+    assert!(
+        out.stdout()
+            .contains("+\t\t\"gcr.io\": \"x\\u{202e}y\\u{85}\",\n+\t\t\"ghcr.io\": \"northflank\""),
+        "{}",
+        out.stdout()
+    );
+}
+
+/// Docker (Go) and podman take the last value of a key listed twice. `--remove` takes away
+/// only members that are ours: another helper's member stays, and answers from then on.
+#[test]
+fn configure_remove_never_removes_another_helpers_duplicate() {
+    let env = Env::new();
+    env.add(
+        "GitHub",
+        &["--provider", "github", "--username", "u"],
+        "ghp_x",
+    );
+    fs::create_dir_all(env.path("docker")).unwrap();
+    // ghcr.io is effectively ours (last), quay.io effectively desktop's.
+    let dup = r#"{"credHelpers": {"ghcr.io": "other", "quay.io": "northflank", "ghcr.io": "northflank", "quay.io": "desktop"}}"#;
+    fs::write(env.docker_config(), dup).unwrap();
+
+    let out = env.ok(&["configure"], None);
+    assert!(
+        out.stdout().contains("= ghcr.io (already set)"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(
+        fs::read_to_string(env.docker_config()).unwrap(),
+        dup,
+        "nothing to change"
+    );
+
+    let out = env.ok(&["configure", "--remove"], None);
+    assert!(
+        out.stdout()
+            .contains("- ghcr.io (its other entry, docker-credential-other, answers from now on)"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout().contains("ghcr.io was listed 2 times"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(
+        fs::read_to_string(env.docker_config()).unwrap(),
+        "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"other\",\n\t\t\"quay.io\": \"desktop\"\n\t}\n}",
+        "each key once, with the value the tools use"
+    );
+
+    // The other way round: the other helper's value is the one docker uses; left alone.
+    fs::write(
+        env.docker_config(),
+        r#"{"credHelpers": {"ghcr.io": "northflank", "ghcr.io": "other"}}"#,
+    )
+    .unwrap();
+    let out = env.ok(&["configure"], None);
+    assert!(
+        out.stderr()
+            .contains("ghcr.io is handled by docker-credential-other"),
+        "{}",
+        out.stderr()
+    );
+    let out = env.ok(&["configure", "--remove"], None);
+    assert!(
+        out.stdout()
+            .contains("- ghcr.io (an unused duplicate: docker-credential-other still answers)"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(
+        fs::read_to_string(env.docker_config()).unwrap(),
+        "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"other\"\n\t}\n}"
     );
 }
 

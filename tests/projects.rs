@@ -14,16 +14,12 @@ fn get_as(h: &Helper, server: &str, project: Option<&str>) -> std::process::Outp
     h.run_env(&["get"], server.as_bytes(), &env)
 }
 
-fn answer(server: &str, user: &str, secret: &str) -> String {
-    format!("{{\"ServerURL\":\"{server}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n")
-}
-
 /// `get` of `server` as `project` answers exactly `user` and `secret`.
 fn assert_serves(h: &Helper, server: &str, project: Option<&str>, user: &str, secret: &str) {
     assert_exact(
         &get_as(h, server, project),
         0,
-        &answer(server, user, secret),
+        &get_answer(server, user, secret),
     );
 }
 

@@ -4,6 +4,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+
+/// The store format this build writes.
+const FORMAT_VERSION: u64 = docker_credential_northflank::store::FORMAT_VERSION as u64;
 use common::*;
 
 use std::collections::BTreeSet;
@@ -28,7 +31,7 @@ fn parse_all(h: &Helper) -> Vec<(String, String, String)> {
         }
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap())
             .unwrap_or_else(|err| panic!("{name} does not parse: {err}"));
-        assert_eq!(v["version"], 1, "{name}");
+        assert_eq!(v["version"], FORMAT_VERSION, "{name}");
         for c in v["credentials"].as_array().unwrap() {
             rows.push((
                 v["registry"].as_str().unwrap().to_string(),
@@ -51,12 +54,27 @@ fn directory_0700_files_0600_and_a_versioned_format() {
     assert_eq!(mode(&dir.join("store.json")), 0o600);
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("store.json")).unwrap()).unwrap();
-    assert_eq!(meta["version"], 1);
+    assert_eq!(meta["version"], FORMAT_VERSION);
     assert_eq!(meta["backend"], "file");
-    // A folder others can read is tightened on the next write.
+    // An existing folder is never chmodded: one others can only read is used as it is…
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     h.store("gcr.io", "u", "p");
-    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir), 0o755);
+    // …and one others can write is refused, with the fix, and left as it is.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let before = h.snapshot();
+    let out = h.run(
+        &["store"],
+        br#"{"ServerURL":"quay.io","Username":"u","Secret":"p"}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!("chmod 700 {}", dir.display())),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(mode(&dir), 0o775);
+    assert_eq!(h.snapshot(), before);
 }
 
 #[test]
@@ -88,14 +106,16 @@ fn a_newer_format_is_refused_not_misread() {
     let h = Helper::new();
     h.store("ghcr.io", "u", "p");
     let path = h.store_dir().join("registries/ghcr.io.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("\"version\": 1", "\"version\": 2");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("\"version\": {FORMAT_VERSION}"),
+        &format!("\"version\": {}", FORMAT_VERSION + 1),
+    );
     std::fs::write(&path, text).unwrap();
     let out = h.run(&["get"], b"ghcr.io");
     assert_eq!(out.status.code(), Some(1));
+    let newer = format!("format version {}", FORMAT_VERSION + 1);
     assert!(
-        stdout(&out).contains("format version 2") && stdout(&out).contains("upgrade"),
+        stdout(&out).contains(&newer) && stdout(&out).contains("upgrade"),
         "{}",
         stdout(&out)
     );
@@ -422,4 +442,71 @@ fn the_longest_valid_host_is_stored_and_served() {
         0,
         &format!("{{\"{host}\":\"u\"}}\n"),
     );
+}
+
+/// A writer killed (here: aborted, as `NORTHFLANK_FAULT` makes a debug build do) at each step
+/// of an update, through `docker login`'s `store` and through `import-docker-config`, leaves
+/// the old credential whole or the new one whole — never a mix — and the next write works.
+#[test]
+fn a_writer_killed_at_each_step_of_an_update_leaves_the_old_or_the_new_credential_whole() {
+    use base64::Engine as _;
+    use std::os::unix::process::ExitStatusExt;
+    for how in ["store", "import-docker-config"] {
+        for step in ["before-commit", "committed", "indexed"] {
+            let h = Helper::new();
+            h.store("ghcr.io", "u-old", "old-secret");
+            let fault = [("NORTHFLANK_FAULT", step)];
+            let out = if how == "store" {
+                let json = br#"{"ServerURL":"ghcr.io","Username":"u-new","Secret":"new-secret"}"#;
+                h.run_env(&["store"], json, &fault)
+            } else {
+                let auth = base64::engine::general_purpose::STANDARD.encode("u-new:new-secret");
+                let config = h.dir.path().join("config.json");
+                let text = serde_json::json!({"auths": {"ghcr.io": {"auth": auth}}}).to_string();
+                std::fs::write(&config, text).unwrap();
+                h.run_env(&[how, config.to_str().unwrap()], b"", &fault)
+            };
+            assert_eq!(
+                out.status.signal(),
+                Some(6),
+                "{how} at {step}: not killed there: {}",
+                stderr(&out)
+            );
+            let old = get_answer("ghcr.io", "u-old", "old-secret");
+            let new = get_answer("ghcr.io", "u-new", "new-secret");
+            let got = stdout(&h.run(&["get"], b"ghcr.io"));
+            let want = if step == "before-commit" { &old } else { &new };
+            assert_eq!(&got, want, "{how} killed at {step}");
+            // What list and ls show agrees with what get serves.
+            let user = if step == "before-commit" {
+                "u-old"
+            } else {
+                "u-new"
+            };
+            assert_exact(
+                &h.run(&["list"], b""),
+                0,
+                &format!("{{\"ghcr.io\":\"{user}\"}}\n"),
+            );
+            let ls = stdout(&h.run(&["ls"], b""));
+            assert!(ls.contains(user), "{how} at {step}: {ls}");
+            // The next writer finds a consistent store.
+            h.store("ghcr.io", "u-3", "third-secret");
+            assert_exact(
+                &h.run(&["get"], b"ghcr.io"),
+                0,
+                &get_answer("ghcr.io", "u-3", "third-secret"),
+            );
+            let files: Vec<_> = std::fs::read_dir(h.store_dir().join("registries"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert_eq!(
+                files,
+                ["ghcr.io.json"],
+                "{how} at {step}: no temp file left behind"
+            );
+        }
+    }
 }

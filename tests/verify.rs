@@ -2,10 +2,12 @@
 //! htpasswd auth over TLS with a CA made here by `openssl`, and small servers of our own for the
 //! Bearer token flow, redirects, timeouts and things that are not registries.
 //!
-//! Outside programs: `docker-registry`, `openssl`, `htpasswd`. When one is missing the test
-//! fails under `CI=true` and otherwise prints `SKIPPED: …` to stderr and returns.
+//! Outside programs: `docker-registry`, `openssl`, `htpasswd`, and `docker` (CLI and daemon) for
+//! the certs.d comparison, which also needs root to write `/etc/docker/certs.d`. When one is
+//! missing the test fails under `CI=true` and otherwise prints `SKIPPED: …` to stderr and
+//! returns.
 
-#![cfg(feature = "verify")]
+#![cfg(feature = "network")]
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
-    AuthUsed, Failure, Options, TlsProblem, endpoint_for, verify,
+    AuthUsed, CertsDirs, Failure, Options, TlsProblem, endpoint_for, verify,
 };
 
 const USER: &str = "alice";
@@ -122,6 +124,10 @@ basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:other.example
+[self_ca_san]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment
+subjectAltName = IP:127.0.0.1,DNS:localhost
 [ca]
 default_ca = test_ca
 [test_ca]
@@ -202,9 +208,7 @@ impl Pki {
     /// `openssl ca` is used because OpenSSL 3.0's `x509 -req` cannot set past dates.
     fn expired_cert(&self) -> (PathBuf, PathBuf) {
         self.make_csr("expired", "expired server");
-        std::fs::create_dir_all(self.path("db")).expect("mkdir db");
-        std::fs::write(self.path("db/index.txt"), "").expect("index");
-        std::fs::write(self.path("db/serial"), "1000\n").expect("serial");
+        self.init_ca_db();
         run(self
             .openssl()
             .args(words(
@@ -215,6 +219,49 @@ impl Pki {
             ))
             .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
         (self.path("expired.crt"), self.path("expired.key"))
+    }
+}
+
+impl Pki {
+    /// `openssl ca`'s database, for certificates with chosen dates.
+    fn init_ca_db(&self) {
+        std::fs::create_dir_all(self.path("db")).expect("mkdir db");
+        std::fs::write(self.path("db/index.txt"), "").expect("index");
+        std::fs::write(self.path("db/serial"), "1000\n").expect("serial");
+    }
+
+    /// The recipe of Docker's "use self-signed certificates" page, word for word but for the
+    /// names and a subject given on the command line: a self-signed certificate that is its
+    /// own CA (OpenSSL's default configuration adds `CA:TRUE`). Returns (certificate, key).
+    fn docker_recipe(&self, name: &str, san: &str) -> (PathBuf, PathBuf) {
+        run(self
+            .openssl()
+            .args(words("req -newkey rsa:4096 -nodes -sha256"))
+            .args(["-keyout", &format!("{name}.key")])
+            .args(["-addext", &format!("subjectAltName = {san}")])
+            .args(words("-x509 -days 365"))
+            .args(["-out", &format!("{name}.crt")])
+            .args(["-subj", "/CN=myregistry.domain.com"]));
+        (
+            self.path(&format!("{name}.crt")),
+            self.path(&format!("{name}.key")),
+        )
+    }
+
+    /// A self-signed CA certificate for 127.0.0.1 that expired in 2020.
+    fn expired_self_signed(&self) -> (PathBuf, PathBuf) {
+        self.make_csr("selfexp", "expired self-signed");
+        self.init_ca_db();
+        run(self
+            .openssl()
+            .args(words(
+                "ca -batch -config openssl.cnf -selfsign -keyfile selfexp.key",
+            ))
+            .args(words(
+                "-extensions self_ca_san -notext -in selfexp.csr -out selfexp.crt",
+            ))
+            .args(words("-startdate 20200101000000Z -enddate 20200201000000Z")));
+        (self.path("selfexp.crt"), self.path("selfexp.key"))
     }
 }
 
@@ -480,8 +527,10 @@ fn closed_port_is_unreachable() {
 
 #[derive(Debug, Clone)]
 struct Req {
+    method: String,
     target: String,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 impl Req {
@@ -558,6 +607,16 @@ struct Mock {
 
 impl Mock {
     fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
+        Mock::serve(false, handler)
+    }
+
+    /// A plain-HTTP server that answers a TLS ClientHello with `400 Bad Request`, as Go's and
+    /// Python's do (so the https attempt sees "not TLS" rather than a closed connection).
+    fn start_http_only(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
+        Mock::serve(true, handler)
+    }
+
+    fn serve(answer_tls: bool, handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Mock {
         let handler: Handler = Box::new(handler);
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -571,7 +630,7 @@ impl Mock {
                 }
                 let Ok(mut conn) = conn else { continue };
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let Some(req) = read_request(&mut conn) else {
+                let Some(req) = read_request(&mut conn, answer_tls) else {
                     continue;
                 };
                 requests2.lock().expect("lock").push(req.clone());
@@ -616,7 +675,7 @@ impl Drop for Mock {
     }
 }
 
-fn read_request(conn: &mut TcpStream) -> Option<Req> {
+fn read_request(conn: &mut TcpStream, answer_tls: bool) -> Option<Req> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -624,18 +683,37 @@ fn read_request(conn: &mut TcpStream) -> Option<Req> {
             return None;
         }
         if buf.is_empty() && byte[0] == 0x16 {
-            return None; // a TLS handshake: hang up at once, as a plain-HTTP server would fail it
+            if answer_tls {
+                // What Go's and Python's servers do with a ClientHello.
+                let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+            }
+            return None; // a TLS handshake: a plain-HTTP server fails it
         }
         buf.push(byte[0]);
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
     let mut lines = text.split("\r\n");
-    let target = lines.next()?.split(' ').nth(1)?.to_string();
-    let headers = lines
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    Some(Req { target, headers })
+    let len = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1024 * 1024);
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).ok()?;
+    Some(Req {
+        method,
+        target,
+        headers,
+        body,
+    })
 }
 
 fn basic(user: &str, pw: &str) -> String {
@@ -1188,4 +1266,522 @@ fn loopback_registry_without_scheme_falls_back_to_plain_http_like_docker() {
             .iter()
             .all(|r| r.target.starts_with("/v2/"))
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10.5: a server that echoes the secret, in every form, never gets it printed.
+
+/// Every shape a server could echo the secret in: plain, base64 of the password and of
+/// `user:password` (standard and url-safe, with and without padding), percent-encoded.
+fn secret_forms() -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut forms = vec![PASSWORD.to_string()];
+    for data in [PASSWORD.to_string(), format!("{USER}:{PASSWORD}")] {
+        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+            forms.push(engine.encode(data.as_bytes()));
+        }
+    }
+    let percent: String = PASSWORD
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(percent);
+    forms
+}
+
+/// No piece of 6 characters or more of any form of the secret is in `text`.
+fn assert_no_secret_form(text: &str) {
+    for form in secret_forms() {
+        let chars: Vec<char> = form.chars().collect();
+        for piece in chars.windows(6) {
+            let piece: String = piece.iter().collect();
+            assert!(!text.contains(&piece), "{piece:?} of {form:?} in: {text}");
+        }
+    }
+}
+
+/// Each way of echoing: the whole form, a truncated copy, and the password inside other base64.
+fn echoes() -> Vec<String> {
+    let mut out = Vec::new();
+    for form in secret_forms() {
+        let cut: String = form.chars().take(form.chars().count() * 2 / 3).collect();
+        out.push(form);
+        out.push(cut);
+    }
+    out.push(base64::engine::general_purpose::STANDARD.encode(format!("token:{PASSWORD}:x")));
+    out
+}
+
+#[test]
+fn a_registry_echoing_the_secret_in_any_form_never_gets_it_printed() {
+    for echo in echoes() {
+        let body =
+            format!(r#"{{"errors":[{{"code":"DENIED","message":"denied for {echo} (really)"}}]}}"#);
+        let registry = Mock::start(move |req| match req.header("authorization") {
+            None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
+            Some(_) => reply(401, &[("Content-Type", "application/json")], &body),
+        });
+        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("rejected");
+        assert_eq!(err.exit_code(), 2, "{err}");
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("denied for") && text.contains("REDACTED"),
+            "{text}"
+        );
+        assert_no_secret_form(&text);
+    }
+}
+
+#[test]
+fn a_token_service_echoing_the_secret_never_gets_it_printed() {
+    for echo in echoes() {
+        let body = format!(r#"{{"details":"no such user {echo}"}}"#);
+        let tokens = Mock::start(move |_| reply(401, &[], &body));
+        let challenge = format!("Bearer realm=\"{}/token\",service=\"s\"", tokens.url());
+        let registry = Mock::start(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
+        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("rejected");
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert_no_secret_form(&format!("{err} {err:?}"));
+    }
+}
+
+#[test]
+fn a_redirect_to_a_url_carrying_the_secret_is_never_printed() {
+    let dead = free_port(); // nothing listens there
+    let locations = [
+        // Somewhere unreachable, the secret in the path and the query.
+        format!("http://127.0.0.1:{dead}/v2/{PASSWORD}/?auth={PASSWORD}"),
+        // Plain http elsewhere: refused before connecting, and the URL still not shown.
+        format!("http://registry.invalid/{PASSWORD}/v2/"),
+        // The base64 of the credentials in a same-origin path that then loops.
+        format!(
+            "/v2/{}/",
+            base64::engine::general_purpose::URL_SAFE.encode(format!("{USER}:{PASSWORD}"))
+        ),
+    ];
+    for location in locations {
+        let loc = location.clone();
+        let registry = Mock::start(move |req| match req.header("authorization") {
+            None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
+            Some(_) => reply(302, &[("Location", &loc)], ""),
+        });
+        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err(&location);
+        let text = format!("{err} {err:?}");
+        assert_no_secret_form(&text);
+        assert!(!text.contains("/v2/s3cret"), "{text}");
+        check_message(&err);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10.11: the loopback fallback reports what plain http answered; a 200 from elsewhere is
+// not an acceptance.
+
+#[test]
+fn loopback_fallback_reports_what_plain_http_answered() {
+    let options = Options {
+        timeout: Duration::from_secs(1),
+        ..opts()
+    };
+    // A server error over http: unreachable with its status, not a TLS failure.
+    let server = Mock::start_http_only(|_| reply(500, &[], "boom"));
+    let err = verify(
+        &format!("127.0.0.1:{}", server.port),
+        USER,
+        &secret(),
+        &options,
+    )
+    .expect_err("500");
+    assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().contains("HTTP 500"), "{err}");
+    assert!(err.to_string().contains("http://127.0.0.1"), "{err}");
+
+    // A token service that answers without a token: the protocol failure, exit 6.
+    let tokens = Mock::start_http_only(|_| reply(200, &[], r#"{"nothing":"here"}"#));
+    let challenge = format!("Bearer realm=\"{}/token\"", tokens.url());
+    let registry =
+        Mock::start_http_only(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
+    let err = verify(
+        &format!("127.0.0.1:{}", registry.port),
+        USER,
+        &secret(),
+        &options,
+    )
+    .expect_err("no token");
+    assert_eq!(err.exit_code(), 6, "{err:?}");
+    assert!(err.to_string().contains("without a token"), "{err}");
+
+    // A registry that never answers over http: the timeout, exit 3.
+    let hang = Mock::start_http_only(|_| {
+        std::thread::sleep(Duration::from_millis(1500));
+        reply(200, &[], "")
+    });
+    let err = verify(
+        &format!("127.0.0.1:{}", hang.port),
+        USER,
+        &secret(),
+        &options,
+    )
+    .expect_err("hang");
+    assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().contains("no answer within"), "{err}");
+    drop(hang);
+}
+
+#[test]
+fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
+    let elsewhere = Mock::start(|_| {
+        reply(
+            200,
+            &[("Docker-Distribution-API-Version", "registry/2.0")],
+            "{}",
+        )
+    });
+    let target = format!("{}/v2/", elsewhere.url());
+    let registry = Mock::start(move |req| match req.header("authorization") {
+        None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
+        Some(_) => reply(307, &[("Location", &target)], ""),
+    });
+    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
+    assert_eq!(err.exit_code(), 6, "{err:?}");
+    assert!(err.to_string().contains("could not be checked"), "{err}");
+    assert_eq!(elsewhere.requests()[0].header("authorization"), None);
+
+    // The same through a token service that redirects to one handing out tokens to anyone.
+    let anyone = Mock::start(|_| reply(200, &[], r#"{"token":"anonymous-token"}"#));
+    let handout = format!("{}/token", anyone.url());
+    let tokens = Mock::start(move |_| reply(302, &[("Location", &handout)], ""));
+    let challenge = format!("Bearer realm=\"{}/token\"", tokens.url());
+    let registry = Mock::start(move |req| match req.header("authorization") {
+        Some("Bearer anonymous-token") => reply(200, &[], "{}"),
+        _ => reply(401, &[("WWW-Authenticate", &challenge)], ""),
+    });
+    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
+    assert_eq!(err.exit_code(), 6, "{err:?}");
+    assert!(err.to_string().contains("could not be checked"), "{err}");
+    assert_eq!(
+        registry.requests().len(),
+        1,
+        "the anonymous token was never used"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13.4: an identity token (username `<token>`) through docker's OAuth2 refresh grant.
+
+const IDENTITY_TOKEN: &str = "Rt9x-Qm2Zp/Lk7+Wv4=eyJ0";
+
+/// Form fields of an `application/x-www-form-urlencoded` body, decoded.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
+}
+
+/// A token service that takes only docker's refresh grant for IDENTITY_TOKEN and a registry
+/// that takes only the access token it issues.
+fn identity_setup() -> (Mock, Mock) {
+    let tokens = Mock::start(|req| {
+        let fields = form_fields(&req.body);
+        let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let well_formed = req.method == "POST"
+            && req.path() == "/oauth/token"
+            && req.header("content-type") == Some("application/x-www-form-urlencoded")
+            && req.header("authorization").is_none()
+            && field("grant_type") == Some("refresh_token")
+            && field("client_id") == Some("docker")
+            && field("service") == Some("registry.test")
+            && field("scope") == Some("repository:a/b:pull registry:catalog:*");
+        if !well_formed {
+            return reply(400, &[], r#"{"error":"invalid_request"}"#);
+        }
+        if field("refresh_token") == Some(IDENTITY_TOKEN) {
+            reply(
+                200,
+                &[("Content-Type", "application/json")],
+                r#"{"access_token":"acc-1","expires_in":300,"refresh_token":"next"}"#,
+            )
+        } else {
+            reply(
+                400,
+                &[("Content-Type", "application/json")],
+                r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#,
+            )
+        }
+    });
+    let challenge = format!(
+        "Bearer realm=\"{}/oauth/token\",service=\"registry.test\",scope=\"repository:a/b:pull registry:catalog:*\"",
+        tokens.url()
+    );
+    let registry = Mock::start(move |req| match req.header("authorization") {
+        Some("Bearer acc-1") => reply(
+            200,
+            &[("Docker-Distribution-API-Version", "registry/2.0")],
+            "{}",
+        ),
+        _ => reply(401, &[("WWW-Authenticate", &challenge)], ""),
+    });
+    (tokens, registry)
+}
+
+#[test]
+fn identity_token_goes_through_the_refresh_grant() {
+    let (tokens, registry) = identity_setup();
+    let ok = verify(
+        &registry.url(),
+        "<token>",
+        &Secret::new(IDENTITY_TOKEN),
+        &opts(),
+    )
+    .expect("accepted");
+    assert_eq!(
+        ok.auth,
+        AuthUsed::IdentityToken {
+            realm: format!("{}/oauth/token", tokens.url())
+        }
+    );
+    assert!(ok.to_string().contains("identity token"), "{ok}");
+    let seen = tokens.requests();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        !seen[0].target.contains("Tok3n"),
+        "the token never goes in a URL"
+    );
+    assert_eq!(
+        registry.requests()[1].header("authorization"),
+        Some("Bearer acc-1")
+    );
+
+    // An expired identity token: rejected (exit 2), with the service's reason.
+    let err = verify(
+        &registry.url(),
+        "<token>",
+        &Secret::new("stale-token"),
+        &opts(),
+    )
+    .expect_err("rejected");
+    assert_eq!(err.exit_code(), 2, "{err:?}");
+    assert!(err.to_string().contains("refresh token expired"), "{err}");
+    assert_eq!(
+        registry.requests().len(),
+        3,
+        "the registry saw no second token"
+    );
+
+    // A registry with Basic auth only cannot take an identity token: said so, exit 6.
+    let basic = Mock::start(|_| reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""));
+    let err = verify(
+        &basic.url(),
+        "<token>",
+        &Secret::new(IDENTITY_TOKEN),
+        &opts(),
+    )
+    .expect_err("unusable");
+    assert_eq!(err.exit_code(), 6, "{err:?}");
+    assert!(err.to_string().contains("identity token"), "{err}");
+    assert_eq!(basic.requests().len(), 1, "nothing was sent to it");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13.3: trust what docker and podman trust.
+
+fn tls_problem(err: &Failure) -> TlsProblem {
+    match err {
+        Failure::Tls { problem, .. } => *problem,
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
+    if !have_programs("self_signed_certificate_from_docker_s_recipe", TOOLS) {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.docker_recipe("domain", "IP:127.0.0.1,DNS:localhost");
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let ok = verify(&reg.host(), USER, &secret(), &trusting).expect("accepted");
+    assert_eq!(ok.auth, AuthUsed::Basic);
+    // Still refused by a machine that does not trust it, and still checked for the password.
+    let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("untrusted");
+    assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+    let err = verify(&reg.host(), USER, &Secret::new("wrong"), &trusting).expect_err("wrong pw");
+    assert_eq!(err.exit_code(), 2, "{err:?}");
+    drop(reg);
+
+    // Trusted, but for another name: the name is still checked.
+    let (cert, key) = pki.docker_recipe("othername", "DNS:myregistry.domain.com");
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("name");
+    assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
+    drop(reg);
+
+    // Trusted, but expired: the dates are still checked.
+    let (cert, key) = pki.expired_self_signed();
+    let reg = Registry::start(&cert, &key);
+    let trusting = Options {
+        ca_cert: Some(cert.clone()),
+        ..opts()
+    };
+    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("expired");
+    assert_eq!(tls_problem(&err), TlsProblem::Expired);
+}
+
+#[test]
+fn containers_certs_d_folders_are_read_first_found() {
+    let Some((pki, reg)) = good_registry("containers_certs_d_folders_are_read_first_found") else {
+        return;
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    let user = dirs.path().join("user-certs.d");
+    let host_dir = user.join(reg.host());
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::copy(pki.path("ca.crt"), host_dir.join("registry-ca.crt")).unwrap();
+    let with_dirs = |containers: Vec<PathBuf>| Options {
+        certs_dirs: CertsDirs {
+            docker: vec![],
+            containers,
+        },
+        ..opts()
+    };
+    let ok = verify(
+        &reg.host(),
+        USER,
+        &secret(),
+        &with_dirs(vec![user.clone(), dirs.path().join("etc")]),
+    )
+    .expect("trusted through the user's certs.d");
+    assert_eq!(ok.auth, AuthUsed::Basic);
+    // containers uses the first folder that exists: an empty one before it hides it.
+    let empty = dirs.path().join("empty");
+    std::fs::create_dir_all(empty.join(reg.host())).unwrap();
+    let err =
+        verify(&reg.host(), USER, &secret(), &with_dirs(vec![empty, user])).expect_err("hidden");
+    assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+}
+
+/// Removes a folder made under /etc/docker/certs.d when the test ends, however it ends.
+struct CertsDir(PathBuf);
+
+impl Drop for CertsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `docker login` can run here: the CLI and a daemon it can reach.
+fn have_docker(test: &str) -> bool {
+    if !have_programs(test, &["docker"]) {
+        return false;
+    }
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let msg = format!("{test}: the docker daemon does not answer (docker info)");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}; CI=true, so this is a failure");
+        }
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+    }
+    ok
+}
+
+fn docker_login(host: &str, password: &str) -> std::process::Output {
+    let config = tempfile::tempdir().unwrap();
+    // A config that already holds auths: docker then keeps the file store instead of
+    // detecting a desktop keychain helper (which needs D-Bus and X11 here).
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"auths":{"placeholder.invalid":{}}}"#,
+    )
+    .unwrap();
+    let mut child = Command::new("docker")
+        .env("DOCKER_CONFIG", config.path())
+        .args(["login", host, "--username", USER, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn docker login");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("docker login")
+}
+
+/// The certificate where docker looks, `/etc/docker/certs.d/127.0.0.1:PORT/`, made both ways
+/// (signed by a CA, and Docker's self-signed recipe): `verify` with no `--ca-cert` accepts,
+/// and so does `docker login` to the same registry. (The daemon treats 127.0.0.0/8 as an
+/// insecure registry and does not verify its certificate at all, so its login shows that the
+/// registry and credentials work for docker, not which certificates it trusts; the second
+/// half, without the folder, shows the folder is what `verify` trusted.)
+#[test]
+fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
+    let test = "docker_certs_d_is_trusted_and_agrees_with_docker_login";
+    if !have_programs(test, TOOLS) || !have_docker(test) {
+        return;
+    }
+    let root = Path::new("/etc/docker/certs.d");
+    if std::fs::create_dir_all(root).is_err() {
+        let msg = format!("{test}: cannot create {} (needs root)", root.display());
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{msg}; CI=true"
+        );
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+        return;
+    }
+    let pki = Pki::new();
+    let (signed, signed_key) = pki.server_cert("server", "leaf");
+    let (recipe, recipe_key) = pki.docker_recipe("domain", "IP:127.0.0.1,DNS:localhost");
+    for (cert, key, trusted) in [
+        (&signed, &signed_key, pki.path("ca.crt")),
+        (&recipe, &recipe_key, recipe.clone()),
+    ] {
+        let reg = Registry::start(cert, key);
+        let dir = CertsDir(root.join(reg.host()));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        std::fs::copy(&trusted, dir.0.join("ca.crt")).unwrap();
+
+        let ok = verify(&reg.host(), USER, &secret(), &opts()).expect("trusted via certs.d");
+        assert_eq!(ok.auth, AuthUsed::Basic);
+        assert_eq!(ok.endpoint, format!("https://{}/v2/", reg.host()));
+        let login = docker_login(&reg.host(), PASSWORD);
+        assert!(
+            login.status.success(),
+            "docker login disagrees: {}",
+            String::from_utf8_lossy(&login.stderr)
+        );
+        // Both refuse a wrong password.
+        let err = verify(&reg.host(), USER, &Secret::new("wrong"), &opts()).expect_err("wrong");
+        assert_eq!(err.exit_code(), 2, "{err:?}");
+        assert!(!docker_login(&reg.host(), "wrong").status.success());
+
+        drop(dir);
+        let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("folder gone");
+        assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
+    }
 }

@@ -42,6 +42,35 @@ fn problem(status: Status, text: impl Into<String>, fix: impl Into<String>) -> C
     }
 }
 
+/// The `doctor` command: every check on its own line, with its fix; fails if any failed.
+pub fn command(store: &Store) -> anyhow::Result<()> {
+    let checks = run(store);
+    let mut failed = 0;
+    let mut lines = Vec::new();
+    for c in &checks {
+        let tag = match c.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => {
+                failed += 1;
+                "FAIL"
+            }
+        };
+        lines.push(match &c.fix {
+            Some(fix) => format!("{tag}  {} — fix: {fix}", c.text),
+            None => format!("{tag}  {}", c.text),
+        });
+    }
+    if failed == 0 {
+        lines.push("everything looks right".to_string());
+    }
+    super::output::lines(&lines)?;
+    if failed > 0 {
+        anyhow::bail!("doctor found {failed} problem(s): apply the fixes above");
+    }
+    Ok(())
+}
+
 /// Runs every check.
 pub fn run(store: &Store) -> Vec<Check> {
     let mut checks = vec![binary()];
@@ -93,19 +122,6 @@ fn binary() -> Check {
     )
 }
 
-/// Group/other permission bits on a store path: the store must be 0700/0600.
-#[cfg(unix)]
-fn too_open(p: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(p).ok()?.permissions().mode() & 0o777;
-    (mode & 0o077 != 0).then_some(mode)
-}
-
-#[cfg(not(unix))]
-fn too_open(_p: &Path) -> Option<u32> {
-    None
-}
-
 fn store_health(store: &Store) -> Vec<Check> {
     let dir = store.dir();
     let mut checks = Vec::new();
@@ -127,7 +143,25 @@ fn store_health(store: &Store) -> Vec<Check> {
         }
         Ok(_) => {}
     }
-    match store.meta() {
+    // Owner and mode, as the store itself enforces them: it refuses what is listed here, so
+    // every other check of the store would only fail again for the same reason.
+    let privacy = store.privacy_problems();
+    let refused: Vec<&Path> = privacy.iter().map(|(p, _)| p.as_path()).collect();
+    for (path, why) in &privacy {
+        checks.push(problem(
+            Status::Fail,
+            format!("{} {why}, so the store is refused", path.display()),
+            why.fix(path).unwrap_or_else(|| "move it away".into()),
+        ));
+    }
+    // A refused folder refuses everything in it: nothing more to learn by reading.
+    if refused.iter().any(|p| p.is_dir()) {
+        return checks;
+    }
+    let meta = store.meta();
+    match meta {
+        // Already reported above.
+        Err(_) if refused.contains(&dir.join("store.json").as_path()) => {}
         Ok(Some(meta)) => checks.push(match meta.backend {
             None => ok(format!(
                 "backend: not chosen yet (store {}); the first save picks the OS keychain if one answers",
@@ -152,34 +186,13 @@ fn store_health(store: &Store) -> Vec<Check> {
         ))),
         Err(e) => checks.push(problem(Status::Fail, e.to_string(), "see the message")),
     }
-    for sub in [dir.to_path_buf(), dir.join("registries")] {
-        if let Some(mode) = too_open(&sub) {
-            checks.push(problem(
-                Status::Fail,
-                format!(
-                    "{} has mode {mode:03o}: other users may read it",
-                    sub.display()
-                ),
-                format!("chmod 700 '{}'", sub.display()),
-            ));
-        }
-    }
     match store.check_files() {
         Ok(files) => {
             let mut count = 0;
             let mut bad = 0;
             for (path, read) in files {
-                if let Some(mode) = too_open(&path) {
-                    checks.push(problem(
-                        Status::Fail,
-                        format!(
-                            "{} has mode {mode:03o}: other users may read it",
-                            path.display()
-                        ),
-                        format!("chmod 600 '{}'", path.display()),
-                    ));
-                }
                 match read {
+                    Err(_) if refused.contains(&path.as_path()) => bad += 1,
                     Ok(n) => count += n,
                     Err(e) => {
                         bad += 1;
@@ -291,20 +304,19 @@ fn configs(store: &Store) -> Vec<Check> {
 }
 
 fn project(store: &Store) -> Vec<Check> {
-    let raw = std::env::var_os(policy::PROJECT_ENV);
-    let project = policy::project_from_env(raw.as_deref());
+    let current = policy::Project::current();
+    let project = current.id();
     let mut checks = Vec::new();
-    match (&raw, &project) {
-        (_, Some(p)) => checks.push(ok(format!(
+    match &current {
+        policy::Project::Id(p) => checks.push(ok(format!(
             "current project: {p} ({})",
             policy::PROJECT_ENV
         ))),
-        (Some(v), None) if !v.is_empty() => checks.push(problem(
+        policy::Project::Invalid(v) => checks.push(problem(
             Status::Fail,
             format!(
-                "{}={:?} is not a project id, so every restricted credential is hidden",
+                "{}={v:?} is not a project id, so every restricted credential is hidden",
                 policy::PROJECT_ENV,
-                v.to_string_lossy()
             ),
             format!(
                 "export {}=<project id> (letters, digits, hyphens)",
@@ -322,12 +334,12 @@ fn project(store: &Store) -> Vec<Check> {
     let mut seen = Vec::new();
     let mut hidden = 0;
     for (key, creds) in &all {
-        if let Some(c) = policy::select(creds, |c| &c.restrictions, project.as_deref()) {
+        if let Some(c) = policy::select(creds, |c| &c.restrictions, project) {
             seen.push(format!("{key} ({})", c.name));
         }
         hidden += creds
             .iter()
-            .filter(|c| !c.restrictions.visible_to(project.as_deref()))
+            .filter(|c| !c.restrictions.visible_to(project))
             .count();
     }
     let mut text = if seen.is_empty() {

@@ -8,21 +8,39 @@
 //! there is nothing in the file to import. Nothing here ever prints a secret.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
+use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::cli::secret_input;
-use crate::credential::{Backend, Credential, Provider, new_id, now_rfc3339};
-use crate::error::{Error, Result};
+use super::{check_projects, output};
+use crate::credential::{Credential, now_rfc3339};
+use crate::fsutil::{self, FileError};
 use crate::host::{self, Key};
 use crate::policy::{self, Restrictions};
+use crate::provider::{self, Provider};
 use crate::secret::Secret;
-use crate::store::backend;
-use crate::store::{Store, Tx};
+use crate::store::{Saved, Store, Tx};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config.json to read, or `-` for stdin.
+    file: PathBuf,
+    /// Restrict the imported credentials to this project (repeat for several); none means
+    /// unrestricted.
+    #[arg(long = "project", value_name = "ID")]
+    projects: Vec<String>,
+    /// Show what would be saved, save nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
 
 /// Prefix of generated names: `import-ghcr-io`.
 const NAME_PREFIX: &str = "import";
+
+/// Import files are small; this bounds what is read.
+const MAX_IMPORT: u64 = 4 * 1024 * 1024;
 
 /// One registry's credentials found in the file.
 #[derive(Debug)]
@@ -48,105 +66,206 @@ struct Parsed {
     failed: Vec<Problem>,
 }
 
-/// What an import did (or, on a dry run, would do), as lines for people.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub lines: Vec<String>,
-    pub warnings: Vec<String>,
-    pub failed: usize,
-    pub saved: usize,
+/// What one found entry becomes.
+enum Step {
+    /// The credential with this id, saved for exactly the import's scope, gets the new secret.
+    Update { id: String, name: String },
+    /// A new credential with this generated name.
+    Create { name: String },
 }
 
-/// Parses `text` (a Docker `config.json`; `source` names it in messages) and saves its
-/// credentials with `restrictions`, or only reports what it would do when `dry_run`.
-pub fn run(
-    store: &Store,
-    source: &str,
-    text: &[u8],
-    restrictions: &Restrictions,
-    dry_run: bool,
-) -> Result<Report> {
-    let parsed = parse(source, text)?;
-    let mut report = Report::default();
+pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
+    let restrictions = Restrictions::to_projects(check_projects(&a.projects)?);
+    let (source, text) = read_source(&a.file)?;
+    let parsed = parse(&source, &text)?;
     for f in &parsed.found {
         // A guessed `custom` says nothing about what the token should look like.
         if f.provider != Provider::Custom
-            && let Some(w) = secret_input::shape_warning(f.provider, &f.secret)
+            && let Some(w) = f.provider.shape_warning(&f.username, &f.secret)
         {
-            report.warnings.push(format!("{}: {w}", f.written));
+            output::note(&format!("warning: {}: {w}", f.written));
         }
         if f.key.as_str() != f.written
             && let Some(path) = namespace_of(&f.written)
         {
-            report.warnings.push(format!(
-                "{}: credentials are per registry here, so they are saved for all of {} (not just {path})",
+            output::note(&format!(
+                "warning: {}: credentials are per registry here, so they are saved for all of {} (not just {path})",
                 f.written, f.key
             ));
         }
     }
-    let (lines, conflicts) = if dry_run {
-        let mut all = store.all()?;
-        let mut taken: Vec<String> = all.values().flatten().map(|c| c.name.clone()).collect();
-        save_all(&mut all, &parsed.found, restrictions, &mut taken, None)?
+    let (steps, conflicts) = if a.dry_run {
+        plan(&store.summaries()?, &parsed.found, &restrictions)
     } else {
-        let backend = backend::for_new_secrets(store)?;
         store.write(|tx| {
-            let mut taken: Vec<String> = tx.all()?.into_iter().map(|c| c.name).collect();
-            save_all(tx, &parsed.found, restrictions, &mut taken, Some(backend))
+            let mut saved: BTreeMap<String, Vec<Saved>> = BTreeMap::new();
+            for c in tx.all()? {
+                saved.entry(c.registry.clone()).or_default().push(c);
+            }
+            let (steps, conflicts) = plan(&saved, &parsed.found, &restrictions);
+            apply(tx, &parsed.found, &steps, &restrictions)?;
+            Ok((steps, conflicts))
         })?
     };
-    let verb = if dry_run { "would " } else { "" };
-    report.saved = lines.len();
-    report.lines = lines.into_iter().map(|l| format!("{verb}{l}")).collect();
+    let verb = if a.dry_run { "would " } else { "" };
+    let scope = restrictions.scope();
+    let mut lines: Vec<String> = Vec::new();
+    for (f, step) in parsed.found.iter().zip(&steps) {
+        let Some(step) = step else { continue };
+        let (what, name) = match step {
+            Step::Update { name, .. } => ("update", name),
+            Step::Create { name } => ("create", name),
+        };
+        lines.push(format!(
+            "{verb}{what} {name:?} for {} (user {}, {scope})",
+            f.key, f.username
+        ));
+    }
+    let saved = lines.len();
     for (what, why) in &parsed.skipped {
-        report.lines.push(format!("skipped {what}: {why}"));
+        lines.push(format!("skipped {what}: {why}"));
     }
     for (what, why) in parsed.failed.iter().chain(&conflicts) {
-        report.lines.push(format!("failed  {what}: {why}"));
+        lines.push(format!("failed  {what}: {why}"));
     }
-    report.failed = parsed.failed.len() + conflicts.len();
-    Ok(report)
+    if lines.is_empty() {
+        lines.push(format!("nothing to import: {source} holds no credentials"));
+    }
+    if a.dry_run {
+        lines.push("dry run: nothing was saved".to_string());
+    }
+    output::lines(&lines)?;
+    let failed = parsed.failed.len() + conflicts.len();
+    if failed > 0 {
+        bail!(
+            "{failed} entr{} could not be imported (see above){}",
+            if failed == 1 { "y" } else { "ies" },
+            if saved > 0 && !a.dry_run {
+                "; the others were saved"
+            } else {
+                ""
+            }
+        );
+    }
+    if saved > 0 && !a.dry_run {
+        output::line(
+            "next: run `docker-credential-northflank configure` so docker and podman use them",
+        )?;
+    }
+    Ok(())
 }
 
-/// Where an import reads and changes one registry's credentials, secrets included: the write
-/// transaction when saving, an in-memory copy of the store on a dry run.
-trait Registries {
-    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>>;
-}
-
-impl Registries for BTreeMap<String, Vec<Credential>> {
-    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
-        Ok(self.entry(key.to_string()).or_default())
+/// The file's bytes, and how to name it in messages.
+fn read_source(file: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let too_large = |source: &str| {
+        anyhow::anyhow!("{source} is larger than 4 MiB, so it is not a Docker config.json")
+    };
+    if file.as_os_str() == "-" {
+        let text =
+            fsutil::read_limited(std::io::stdin().lock(), MAX_IMPORT).map_err(|e| match e {
+                FileError::TooLarge(_) => too_large("stdin"),
+                other => anyhow::anyhow!("cannot read stdin: {other}"),
+            })?;
+        return Ok(("stdin".to_string(), text));
+    }
+    let shown = file.display().to_string();
+    match fsutil::read_bounded(file, MAX_IMPORT, fsutil::Follow::Yes) {
+        Ok(Some(text)) => Ok((shown, text)),
+        Ok(None) => bail!("cannot read {shown}: it does not exist"),
+        Err(FileError::TooLarge(_)) => Err(too_large(&shown)),
+        Err(e) => Err(anyhow::anyhow!("{shown} {e}")).context("cannot import"),
     }
 }
 
-impl Registries for Tx<'_> {
-    fn registry(&mut self, key: &str) -> Result<&mut Vec<Credential>> {
-        Tx::registry(self, key)
-    }
-}
-
-/// Saves every found entry; returns the lines for the saved ones and `(entry, why)` for the
-/// ones that would have made a choice ambiguous. `taken` holds every name in use and grows
-/// with the names this import creates. `backend` is where new credentials keep their secret;
-/// `None` on a dry run, which never touches the keychain.
-fn save_all(
-    regs: &mut dyn Registries,
+/// Decides, for each found entry, whether it updates the credential saved for exactly the
+/// same scope (same projects, or unrestricted) or creates one with a generated name; entries
+/// that would make a registry's choice ambiguous come back as conflicts instead.
+///
+/// Why "exactly the same scope" and not "whatever `get` would serve there", as protocol `store`
+/// does: an import for `--project p1` must not overwrite the unrestricted credential every other
+/// project uses, nor one shared with other projects.
+fn plan(
+    saved: &BTreeMap<String, Vec<Saved>>,
     found: &[Found],
     restrictions: &Restrictions,
-    taken: &mut Vec<String>,
-    backend: Option<Backend>,
-) -> Result<(Vec<String>, Vec<Problem>)> {
-    let mut lines = Vec::new();
-    let mut failed = Vec::new();
+) -> (Vec<Option<Step>>, Vec<Problem>) {
+    let mut taken: Vec<String> = saved.values().flatten().map(|c| c.name.clone()).collect();
+    let mut steps = Vec::new();
+    let mut conflicts = Vec::new();
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    let same_scope = |r: &Restrictions| {
+        r.restricted == restrictions.restricted
+            && (!r.restricted || sorted(&r.projects) == sorted(&restrictions.projects))
+    };
+    let none = Vec::new();
     for f in found {
-        let creds = regs.registry(f.key.as_str())?;
-        match save_one(creds, f, restrictions, taken, backend)? {
-            Ok(line) => lines.push(line),
-            Err(why) => failed.push((f.written.clone(), why)),
+        let creds = saved.get(f.key.as_str()).unwrap_or(&none);
+        if let Some(c) = creds.iter().find(|c| same_scope(&c.restrictions)) {
+            steps.push(Some(Step::Update {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            }));
+            continue;
+        }
+        let name = policy::generated_name(NAME_PREFIX, &f.key, |n| taken.iter().any(|t| t == n));
+        let items = creds
+            .iter()
+            .map(|c| (c.name.as_str(), &c.restrictions))
+            .chain([(name.as_str(), restrictions)]);
+        match policy::check_unambiguous(f.key.as_str(), items, Some(&name)) {
+            Ok(()) => {
+                taken.push(name.clone());
+                steps.push(Some(Step::Create { name }));
+            }
+            Err(why) => {
+                conflicts.push((f.written.clone(), why));
+                steps.push(None);
+            }
         }
     }
-    Ok((lines, failed))
+    (steps, conflicts)
+}
+
+/// Saves what [`plan`] decided, through the transaction (which places every secret).
+fn apply(
+    tx: &mut Tx,
+    found: &[Found],
+    steps: &[Option<Step>],
+    restrictions: &Restrictions,
+) -> crate::Result<()> {
+    for (f, step) in found.iter().zip(steps) {
+        match step {
+            None => {}
+            Some(Step::Update { id, .. }) => {
+                tx.update(id, |c| {
+                    c.username = f.username.clone();
+                    c.updated = now_rfc3339();
+                })?;
+                tx.set_secret(id, f.secret.clone())?;
+            }
+            Some(Step::Create { name }) => {
+                let now = now_rfc3339();
+                let cred = Credential {
+                    id: String::new(),
+                    name: name.clone(),
+                    description: "imported from a Docker config.json".to_string(),
+                    provider: f.provider,
+                    registry: f.key.as_str().to_string(),
+                    username: f.username.clone(),
+                    restrictions: restrictions.clone(),
+                    created: now.clone(),
+                    updated: now,
+                    origin: None,
+                };
+                tx.insert(cred, f.secret.clone())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `/path` of a namespaced `auths` key (podman's `quay.io/org`), if any.
@@ -157,91 +276,18 @@ fn namespace_of(written: &str) -> Option<&str> {
         .then_some(path)
 }
 
-/// Saves one registry's credentials into `creds` (that registry's): updates the credential saved for exactly the
-/// same scope (same projects, or unrestricted), else creates one with a generated name.
-///
-/// Why "exactly the same scope" and not "whatever `get` would serve there", as protocol `store`
-/// does: an import for `--project p1` must not overwrite the unrestricted credential every other
-/// project uses, nor one shared with other projects. Where a new credential would make the
-/// choice ambiguous, the entry fails with the reason instead.
-///
-/// The outer error is a keychain failure, which stops the whole import (the transaction is
-/// not committed); the inner one is this entry's conflict.
-fn save_one(
-    creds: &mut Vec<Credential>,
-    f: &Found,
-    restrictions: &Restrictions,
-    taken: &mut Vec<String>,
-    backend: Option<Backend>,
-) -> Result<std::result::Result<String, String>> {
-    let key = f.key.as_str();
-    let scope = restrictions.scope();
-    let now = now_rfc3339();
-    let same_scope = |r: &Restrictions| {
-        let sorted = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v
-        };
-        r.restricted == restrictions.restricted
-            && (!r.restricted || sorted(&r.projects) == sorted(&restrictions.projects))
-    };
-    if let Some(c) = creds.iter_mut().find(|c| same_scope(&c.restrictions)) {
-        // An update keeps the credential's own backend, as `docker login` does.
-        if backend.is_some() {
-            backend::put_secret(c, f.secret.clone())?;
-        }
-        c.username = f.username.clone();
-        c.updated = now;
-        return Ok(Ok(format!(
-            "update {:?} for {key} (user {}, {scope})",
-            c.name, f.username
-        )));
-    }
-    let name = policy::generated_name(NAME_PREFIX, &f.key, taken);
-    creds.push(Credential {
-        id: new_id(),
-        name: name.clone(),
-        description: "imported from a Docker config.json".to_string(),
-        provider: f.provider,
-        registry: key.to_string(),
-        username: f.username.clone(),
-        backend: backend.unwrap_or_default(),
-        secret: None,
-        restrictions: restrictions.clone(),
-        created: now.clone(),
-        updated: now,
-    });
-    if let Err(why) = policy::check_unambiguous(
-        key,
-        creds.iter().map(|c| (c.name.as_str(), &c.restrictions)),
-    ) {
-        creds.pop();
-        return Ok(Err(why));
-    }
-    if backend.is_some() {
-        let cred = creds.last_mut().expect("BUG: just pushed");
-        backend::put_secret(cred, f.secret.clone())?;
-    }
-    taken.push(name.clone());
-    Ok(Ok(format!(
-        "create {name:?} for {key} (user {}, {scope})",
-        f.username
-    )))
-}
-
 /// Reads the file's entries. Only a file that is not a JSON object at all is an error here;
 /// everything wrong with one entry is reported with that entry.
-fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
+fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
     let value: Value = serde_json::from_slice(text).map_err(|e| {
-        Error::BadInput(format!(
+        anyhow::anyhow!(
             "{source} is not valid JSON ({e}): give a Docker config.json like {{\"auths\":{{\"ghcr.io\":{{\"auth\":\"…\"}}}}}}"
-        ))
+        )
     })?;
     let Value::Object(top) = value else {
-        return Err(Error::BadInput(format!(
+        return Err(anyhow::anyhow!(
             "{source} is not a JSON object: give a Docker config.json like {{\"auths\":{{…}}}}"
-        )));
+        ));
     };
     let mut parsed = Parsed::default();
     if let Some(Value::String(helper)) = top.get("credsStore") {
@@ -254,7 +300,7 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
         ));
     }
     if let Some(Value::Object(helpers)) = top.get("credHelpers") {
-        for (host, helper) in helpers {
+        for (host, helper) in by_key(helpers) {
             let helper = helper.as_str().unwrap_or("?");
             parsed.skipped.push((
                 host.clone(),
@@ -265,21 +311,21 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
     let auths = match top.get("auths") {
         Some(Value::Object(auths)) => auths,
         Some(_) => {
-            return Err(Error::BadInput(format!(
+            return Err(anyhow::anyhow!(
                 "{source}: \"auths\" is not an object: give a Docker config.json like {{\"auths\":{{…}}}}"
-            )));
+            ));
         }
         None if parsed.skipped.is_empty() => {
-            return Err(Error::BadInput(format!(
+            return Err(anyhow::anyhow!(
                 "{source} has no \"auths\": give a Docker config.json like {{\"auths\":{{\"ghcr.io\":{{\"auth\":\"…\"}}}}}}"
-            )));
+            ));
         }
         None => return Ok(parsed),
     };
     // Several spellings of one registry: the one written as the canonical key (the key docker
     // itself uses, e.g. `https://index.docker.io/v1/`) wins, else the first.
     let mut seen: BTreeMap<Key, (String, usize)> = BTreeMap::new();
-    for (written, entry) in auths {
+    for (written, entry) in by_key(auths) {
         match parse_entry(written, entry) {
             Ok(Some(found)) => {
                 if let Some((first, at)) = seen.get(&found.key).cloned() {
@@ -310,6 +356,14 @@ fn parse(source: &str, text: &[u8]) -> Result<Parsed> {
     Ok(parsed)
 }
 
+/// An object's members sorted by key: entries are reported, and spellings of one registry
+/// chosen between, in the same order whatever order the file lists them in.
+fn by_key(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut members: Vec<_> = map.iter().collect();
+    members.sort_unstable_by_key(|(k, _)| *k);
+    members
+}
+
 /// One `auths` entry: `identitytoken` wins (as docker uses it), then `auth`, then
 /// `username`/`password`. `Ok(None)` when it holds no credentials.
 fn parse_entry(written: &str, entry: &Value) -> std::result::Result<Option<Found>, String> {
@@ -329,7 +383,7 @@ fn parse_entry(written: &str, entry: &Value) -> std::result::Result<Option<Found
         let secret = Secret::new(secret);
         // Any host may be a self-hosted GitLab; its tokens say so.
         let provider = match Provider::guess(&key) {
-            Provider::Custom if secret_input::issuer(&secret) == Some(Provider::Gitlab) => {
+            Provider::Custom if provider::issuer(&secret) == Some(Provider::Gitlab) => {
                 Provider::Gitlab
             }
             guessed => guessed,

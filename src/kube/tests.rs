@@ -1,8 +1,14 @@
 //! Tests for the Kubernetes module. Outputs are pinned byte for byte; where a consumer (Docker,
 //! kubectl, the kubelet) parses them, they are also parsed back to prove the shape.
 
-use super::*;
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
+
+use super::export::auths_json;
+use super::*;
 
 const V1: &str = "credentialprovider.kubelet.k8s.io/v1";
 const V1BETA1: &str = "credentialprovider.kubelet.k8s.io/v1beta1";
@@ -105,12 +111,26 @@ fn docker_config_later_duplicate_wins() {
 fn json_strings_escape_like_json_and_stay_valid_yaml() {
     let nasty = "a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{7f}\u{85}\u{2028}\u{feff}é€😀";
     let mut out = String::new();
-    push_json_string(&mut out, nasty);
+    push_yaml_string(&mut out, nasty);
     assert_eq!(
         out,
         r#""a\"b\\c\n\r\t\b\f\u0001\u007f\u0085\u2028\ufeffé€😀""#
     );
     assert_eq!(serde_json::from_str::<String>(&out).unwrap(), nasty);
+}
+
+/// The JSON documents escape what the YAML ones do (and what they always have), so a value
+/// reads back the same from either spelling.
+#[test]
+fn json_documents_escape_like_the_yaml_ones() {
+    let nasty = "<&>\u{7f}\u{85}\u{2028}\u{feff}é";
+    let mut want = String::new();
+    push_yaml_string(&mut want, nasty);
+    assert_eq!(want, "\"<&>\\u007f\\u0085\\u2028\\ufeffé\"");
+    let out = docker_config(&[entry("ghcr.io", "u", nasty)]);
+    assert!(out.contains(&format!("\"password\": {want},")), "{out}");
+    let (answer, _) = respond(&kubelet_request(V1, "ghcr.io/a"), Some(("u", nasty)));
+    assert!(answer.unwrap().contains(&format!("\"password\":{want}}}")));
 }
 
 /// Export for several projects: a stand-in for the caller's policy (SPEC §4: the credential
@@ -544,7 +564,8 @@ fn kubelet_response_matches_the_api_types() {
         Some(("acme", "tok")),
     );
     let v: Value = serde_json::from_str(&out.unwrap()).unwrap();
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
     assert_eq!(
         keys,
         [

@@ -7,7 +7,6 @@
 //! `<>&`, U+2028/2029, `\b` `\f` short since Go 1.22, other controls as lower-case `\u00xx`).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -87,11 +86,13 @@ pub fn parse_store(input: &[u8]) -> Result<Credentials, Error> {
         )));
     };
     let field = |name: &str| -> Result<String, Error> {
-        let found = map.get(name).or_else(|| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        });
+        // As Go decodes: every key that matches the field, exactly or ignoring case, sets it
+        // in document order, so the last one wins.
+        let found = map
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
         match found {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
@@ -158,29 +159,7 @@ pub fn encode_list(entries: &BTreeMap<String, String>) -> String {
 
 /// Appends `s` as a JSON string exactly as Go's `json.Encoder` (HTML escaping on) writes it.
 pub fn push_go_string(out: &mut String, s: &str) {
-    push_json_string(out, s, |c| matches!(c, '<' | '>' | '&'))
-}
-
-/// Appends `s` as a JSON string: `"` `\` and the short escapes, control characters,
-/// U+2028/2029 and whatever `also` selects as lower-case `\u00xx`, everything else as is.
-pub fn push_json_string(out: &mut String, s: &str, also: impl Fn(char) -> bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || also(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::jsonfmt::push_json_string(out, s, |c| matches!(c, '<' | '>' | '&'))
 }
 
 #[cfg(test)]
@@ -244,6 +223,8 @@ mod tests {
             ("ghcr.io", "u", "p")
         );
         assert_eq!(parse_store(py).unwrap().username, "é😀");
+        let twice = br#"{"ServerURL":"x","Username":"first","USERNAME":"last"}"#;
+        assert_eq!(parse_store(twice).unwrap().username, "last");
         let lower = br#"{"serverurl":"x","username":"u","secret":"","Extra":1} trailing"#;
         let c = parse_store(lower).unwrap();
         assert_eq!((c.server_url.as_str(), c.secret.expose()), ("x", ""));

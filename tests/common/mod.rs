@@ -162,3 +162,110 @@ pub fn assert_exact(out: &Output, code: i32, want: &str) {
 }
 
 pub const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+/// The protocol driven in-process (no process start): fast enough for many golden cases.
+pub struct Wire {
+    pub dir: tempfile::TempDir,
+    notes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Wire {
+    /// An empty store whose secrets go to the file backend (never the machine's keychain).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        std::fs::write(
+            store.join("store.json"),
+            br#"{"version":2,"backend":"file"}"#,
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            store.join("store.json"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        Wire {
+            dir,
+            notes: Default::default(),
+        }
+    }
+
+    pub fn store(&self) -> docker_credential_northflank::store::Store {
+        let notes = self.notes.clone();
+        docker_credential_northflank::store::Store::new(self.dir.path().join("store")).with_notify(
+            std::sync::Arc::new(move |m| notes.lock().unwrap().push(m.to_string())),
+        )
+    }
+
+    /// Runs `verb` with `stdin` in `project` (`None`: NORTHFLANK_PROJECT unset); returns the
+    /// exit code and exactly what went to stdout.
+    pub fn call(&self, verb: &str, stdin: &[u8], project: Option<&str>) -> (u8, String) {
+        use docker_credential_northflank::{policy::Project, protocol};
+        let call = protocol::Call::parse(&["helper".into(), verb.into()], |_| false);
+        let project = Project::from_env(project.map(std::ffi::OsStr::new));
+        let mut out = Vec::new();
+        let code = protocol::run(&call, stdin, &mut out, || {
+            Ok(protocol::View {
+                store: self.store(),
+                project,
+            })
+        });
+        (code, String::from_utf8(out).expect("stdout is UTF-8"))
+    }
+
+    /// `store` through the protocol; panics unless it succeeds.
+    pub fn login(&self, server: &str, user: &str, secret: &str, project: Option<&str>) {
+        let json = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret});
+        assert_eq!(
+            self.call("store", json.to_string().as_bytes(), project),
+            (0, String::new())
+        );
+    }
+
+    /// The notices (stderr lines) so far, and forgets them.
+    pub fn notes(&self) -> Vec<String> {
+        std::mem::take(&mut self.notes.lock().unwrap())
+    }
+
+    /// (name, username, projects) of every saved credential, sorted by name.
+    pub fn saved(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut all: Vec<_> = self
+            .store()
+            .summaries()
+            .unwrap()
+            .into_values()
+            .flatten()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.username.clone(),
+                    c.restrictions.projects.clone(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// What `get` answers for a credential: `{"ServerURL":…,"Username":…,"Secret":…}` and a
+/// newline, escaped as Go's encoder escapes (built here independently of the code under test).
+pub fn get_answer(server: &str, user: &str, secret: &str) -> String {
+    let go = |s: &str| {
+        serde_json::to_string(s)
+            .unwrap()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
+    };
+    format!(
+        "{{\"ServerURL\":{},\"Username\":{},\"Secret\":{}}}\n",
+        go(server),
+        go(user),
+        go(secret)
+    )
+}

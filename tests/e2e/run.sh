@@ -288,8 +288,8 @@ make_ca() {
   mkdir -p "$CERT_DIR" && cp "$d/ca.crt" "$CERT_DIR/ca.crt"
 }
 
-start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/no) -> 0 when up
-  local name=$1 addr=$2 url=$3 tls=$4 cfg=$T/registry-$1.yml
+start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/no) [HTPASSWD] -> 0 when up
+  local name=$1 addr=$2 url=$3 tls=$4 htpasswd=${5:-$T/htpasswd} cfg=$T/registry-$1.yml
   mkdir -p "$T/registry-data/$name"
   {
     echo "version: 0.1"
@@ -304,7 +304,7 @@ start_registry() { # start_registry NAME ADDR(host:port for listen) URL TLS(yes/
       echo "  tls: {certificate: $T/certs/server.crt, key: $T/certs/server.key}"
     fi
     echo "auth:"
-    echo "  htpasswd: {realm: northflank-e2e, path: $T/htpasswd}"
+    echo "  htpasswd: {realm: northflank-e2e, path: $htpasswd}"
   } >"$cfg"
   # (distribution reads REGISTRY_* variables as config overrides: REGISTRY_AUTH_FILE would break it)
   env -u REGISTRY_AUTH_FILE docker-registry serve "$cfg" >"$T/logs/registry-$name.log" 2>&1 &
@@ -638,6 +638,109 @@ case_projects_docker_login_logout_scoped() {
   [[ $(jq 'length' <<<"$ls") == 0 ]] || fail "logout should remove the whole credential; ls: $ls"
 }
 
+# A logout in one project never touches the credential other projects share (SPEC §4): the
+# clients send erase two to four times per logout, and every spelling is one registry here.
+seed_shared_and_p1() {
+  nf_add e2e-shared "$R_HTTP" shared-user "$WRONG"
+  nf_add e2e-p1 "$R_HTTP" "$USER1" "$PASS1" proj-one
+}
+expect_only_p1_gone() {
+  expect_cred "$R_HTTP" shared-user "$WRONG"                       # no project: the shared one
+  NORTHFLANK_PROJECT=proj-one expect_cred "$R_HTTP" shared-user "$WRONG"  # p1 now falls back to it
+  NORTHFLANK_PROJECT=proj-two expect_cred "$R_HTTP" shared-user "$WRONG"
+  local names; names=$("$NF" ls --json </dev/null | jq -r '[.[].name] | sort | join(",")')
+  [[ $names == e2e-shared ]] || fail "only e2e-p1 should be gone; ls has: $names"
+}
+case_projects_docker_logout_credhelpers() {
+  need_helper; need_docker; need_registry R_HTTP
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  ok "docker logout in proj-one"
+  [[ $(calls_since_case | from_clients | grep -c ' argv=erase ') -ge 2 ]] || fail "docker should call erase at least twice"
+  expect_only_p1_gone
+}
+case_projects_docker_logout_credsstore() {
+  need_helper; need_docker; need_registry R_HTTP
+  jq -n '{credsStore: "northflank"}' >"$DOCKER_CONFIG/config.json"
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  ok "docker logout in proj-one (credsStore)"
+  [[ $(calls_since_case | from_clients | grep -c ' argv=erase ') -ge 3 ]] || fail "docker should call erase for each spelling"
+  expect_only_p1_gone
+  # Logging out again in proj-one: nothing of proj-one's is left, the shared one stays.
+  client env NORTHFLANK_PROJECT=proj-one docker logout "$R_HTTP"
+  expect_cred "$R_HTTP" shared-user "$WRONG"
+}
+case_projects_docker_login_in_a_project_never_changes_the_shared_one() {
+  need_helper; need_docker; need_registry R_HTTP
+  nf_add e2e-shared "$R_HTTP" shared-user "$WRONG"
+  client_in "$PASS1" env NORTHFLANK_PROJECT=proj-one docker login -u "$USER1" --password-stdin "$R_HTTP"
+  ok "docker login in proj-one"
+  NORTHFLANK_PROJECT=proj-one expect_cred "$R_HTTP" "$USER1" "$PASS1"
+  expect_cred "$R_HTTP" shared-user "$WRONG"
+  NORTHFLANK_PROJECT=proj-two expect_cred "$R_HTTP" shared-user "$WRONG"
+  local made; made=$("$NF" ls --json </dev/null | jq -r '.[] | select(.name != "e2e-shared") | "\(.restricted) \(.projects | join(","))"')
+  [[ $made == "true proj-one" ]] || fail "the login should create a credential restricted to proj-one alone; got '$made'"
+  client env NORTHFLANK_PROJECT=proj-one docker pull "$R_HTTP/tiny:v1"
+  ok "docker pull in proj-one with its own login"
+  docker image rm -f "$R_HTTP/tiny:v1" >/dev/null 2>&1 || true
+}
+containers_logout_in_p1() { # containers_logout_in_p1 TOOL
+  local tool=$1 o=()
+  [[ $tool == skopeo ]] || read -ra o <<<"$(containers_opts)"
+  seed_shared_and_p1
+  client env NORTHFLANK_PROJECT=proj-one "$tool" "${o[@]}" logout --authfile "$AUTHFILE" "$R_HTTP"
+  no_go_crash
+  expect_only_p1_gone
+}
+case_projects_skopeo_logout_keeps_shared() { need_helper; need skopeo; need_registry R_HTTP; containers_logout_in_p1 skopeo; }
+case_projects_podman_logout_keeps_shared() { need_helper; need podman; need_registry R_HTTP; containers_logout_in_p1 podman; }
+
+# --- ECR: the saved key pair exchanged for a registry token ---------------------------------
+# A stand-in for ECR's GetAuthorizationToken (tests/servers/fake_ecr.py, which checks SigV4)
+# issues one token; a loopback registry under an ECR host name accepts only AWS + that token.
+# The ECR name resolves to 127.0.0.1 through /etc/hosts for the duration of the case.
+ECR_KEY_ID=AKIAIOSFODNN7EXAMPLE
+ECR_SECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+ECR_HOST=123456789012.dkr.ecr.us-east-1.amazonaws.com
+case_ecr_docker_pull_with_the_exchanged_token() {
+  need_helper; need_docker; need python3; need docker-registry; need htpasswd; need skopeo
+  local token="nf-e2e-ecr-$(rand)" port fport
+  cp /etc/hosts "$CASE_DIR/hosts.bak"
+  trap 'cat "$CASE_DIR/hosts.bak" >/etc/hosts' EXIT
+  printf '127.0.0.1 %s\n' "$ECR_HOST" >>/etc/hosts
+  jq -n --arg t "$token" '{token: $t}' >"$CASE_DIR/fake-ecr.json"
+  python3 "$ROOT/tests/servers/fake_ecr.py" --config "$CASE_DIR/fake-ecr.json" >"$CASE_DIR/fake-ecr.port" 2>"$CASE_DIR/fake-ecr.log" &
+  echo "$!" >>"$PIDFILE"
+  for _ in $(seq 1 50); do fport=$(head -1 "$CASE_DIR/fake-ecr.port" 2>/dev/null); [[ -n $fport ]] && break; sleep 0.1; done
+  [[ -n $fport ]] || fail "the fake ECR did not start: $(cat "$CASE_DIR/fake-ecr.log")"
+  htpasswd -Bbn AWS "$token" >"$CASE_DIR/htpasswd"
+  port=$(free_port 127.0.0.1)
+  start_registry ecr "127.0.0.1:$port" "http://127.0.0.1:$port" no "$CASE_DIR/htpasswd" || fail "ECR registry did not start"
+  local reg="$ECR_HOST:$port"
+  skopeo copy --quiet --dest-tls-verify=false --dest-creds "AWS:$token" "oci:$T/oci:v1" "docker://$reg/tiny:v1" ||
+    fail "could not push the test image with the token"
+  jq -n --arg k "$reg" '{credHelpers: {($k): "northflank"}}' >"$DOCKER_CONFIG/config.json"
+  client_in "$ECR_SECRET" "$NF" add ecr-e2e --provider ecr --registry "$reg" --username "$ECR_KEY_ID" --password-stdin --project proj-ecr
+  ok "add the ECR key pair"
+  export AWS_ENDPOINT_URL_ECR="http://127.0.0.1:$fport"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-ecr docker pull "$reg/tiny:v1"
+  ok "docker pull with the exchanged token"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-ecr docker pull "$reg/tiny:v1"
+  ok "a second pull, from the cached token"
+  [[ $(curl -s "http://127.0.0.1:$fport/__fake/stats" | jq .requests) == 1 ]] || fail "two pulls should make one exchange"
+  docker_rmi "$reg/tiny:v1"
+  client env NORTHFLANK_PROJECT=proj-other docker pull "$reg/tiny:v1"
+  not_ok "docker pull in another project"; auth_like_failure
+  client env NORTHFLANK_PROJECT=proj-ecr "$NF" verify "http://$reg" --insecure-http
+  ok "verify through the exchanged token"; out_has 'accepted'
+  # The saved key pair never reaches the registry; the token never reaches a log line.
+  ! grep -qF -- "$ECR_SECRET" "$HLOG" || fail "the secret access key is in the helper log"
+  docker_rmi "$reg/tiny:v1"
+}
+
 # --- 4. docker CLI with the real engine ----------------------------------------------------
 docker_rmi() { docker image rm -f "$@" >/dev/null 2>&1 || true; }
 
@@ -865,6 +968,53 @@ case_helper_log_masks_secrets() {
   echo "  $(grep -c ' argv=' "$HLOG") helper calls logged, no secret among them"
 }
 
+# --- 8. the README's quick start, run as written --------------------------------------------
+case_readme_quick_start() {
+  # The fenced block after the `<!-- quick-start` marker in README.md, with its placeholder
+  # registry localhost:5000 mapped to a registry of this case's own (it needs a second user,
+  # prod-bot, and a host that no client config knows yet, so `configure` has to wire it).
+  need_helper; need_docker; need docker-registry htpasswd skopeo
+  [[ -d $T/oci ]] || fail "the tiny OCI image is missing (see the image-push case)"
+  local readme=$ROOT/README.md script=$CASE_DIR/quick-start.sh port addr image
+  [[ $(grep -c '^<!-- quick-start' "$readme") == 1 ]] || fail "README.md should have exactly one <!-- quick-start --> marker"
+  awk '/^<!-- quick-start/ {m = 1; next}
+       m == 1 && /^```/ {m = 2; next}
+       m == 2 && /^```/ {exit}
+       m == 2 {print}' "$readme" >"$CASE_DIR/quick-start.md"
+  grep -q 'localhost:5000' "$CASE_DIR/quick-start.md" || fail "the quick start should use the placeholder registry localhost:5000"
+  grep -q 'docker pull' "$CASE_DIR/quick-start.md" || fail "the quick start should pull an image"
+  port=$(free_port 127.0.0.1) addr=127.0.0.1:$port image=$addr/team/app:1.0
+  sed "s/localhost:5000/$addr/g" "$CASE_DIR/quick-start.md" >"$script"
+  echo "  the quick start, as run:"; sed 's/^/    | /' "$script"
+  export TOKEN=$PASS1 PROD_TOKEN=$PASS1-prod   # (contain PASS1, so the log check covers them)
+  htpasswd -Bb "$T/htpasswd" prod-bot "$PROD_TOKEN" 2>/dev/null || fail "could not add prod-bot to the htpasswd file"
+  start_registry quickstart "$addr" "http://$addr" no || fail "registry did not start"
+  skopeo copy --quiet --dest-tls-verify=false --dest-creds "$USER1:$PASS1" "oci:$T/oci:v1" "docker://$image" ||
+    fail "could not push $image"
+  trap "docker_rmi '$image'" EXIT   # (the case runs in a subshell: this trap is its own)
+  docker_rmi "$image"
+  client bash -euo pipefail "$script"
+  ok "the README's quick start"
+  # configure wired the new registry into both client configs
+  jq -e --arg k "$addr" '.credHelpers[$k] == "northflank"' "$DOCKER_CONFIG/config.json" >/dev/null ||
+    fail "configure did not wire $addr into docker's config.json"
+  jq -e --arg k "$addr" '.credHelpers[$k] == "northflank"' "$AUTHFILE" >/dev/null ||
+    fail "configure did not wire $addr into the containers auth file"
+  # docker pulled through the helper, without a project and in prod
+  local p pat
+  for p in '<unset>' prod; do
+    pat="project=$(printf %q "$p") argv=get  stdin=$(printf %q "$addr") exit=0 "
+    calls_since_case | from_clients | grep -qF -- "$pat" || fail "docker did not get a credential from the helper with NORTHFLANK_PROJECT=$p"
+  done
+  client docker image inspect --format '{{index .Config.Labels "e2e"}}' "$image"
+  [[ $OUT == northflank ]] || fail "the pulled image is not the suite's tiny image"
+  # each context is served what the quick start says
+  expect_cred "$addr" alice "$TOKEN"
+  NORTHFLANK_PROJECT=prod expect_cred "$addr" prod-bot "$PROD_TOKEN"
+  NORTHFLANK_PROJECT=dev expect_cred "$addr" alice "$TOKEN"
+  "$NF" ls </dev/null | grep -qE "^prod-registry +custom +$addr +prod-bot +prod " || fail "ls does not show prod-registry restricted to prod"
+}
+
 # ================================================================ main
 say "== docker-credential-northflank end-to-end suite"
 say "  helper binary: $HELPER_BIN"
@@ -927,6 +1077,14 @@ run_case projects-skopeo-allowed-other-none case_projects_skopeo
 run_case projects-logout-from-other-project-untouched case_projects_logout_other_project_untouched
 run_case projects-docker-pull case_projects_docker_pull
 run_case projects-docker-login-logout-scoped case_projects_docker_login_logout_scoped
+run_case ecr-docker-pull-with-the-exchanged-token case_ecr_docker_pull_with_the_exchanged_token
+run_case projects-docker-logout-credhelpers-keeps-shared case_projects_docker_logout_credhelpers
+run_case projects-docker-logout-credsstore-keeps-shared case_projects_docker_logout_credsstore
+run_case projects-docker-login-never-changes-shared case_projects_docker_login_in_a_project_never_changes_the_shared_one
+run_case projects-skopeo-logout-keeps-shared case_projects_skopeo_logout_keeps_shared
+run_case projects-podman-logout-keeps-shared case_projects_podman_logout_keeps_shared
+# 8. the README's quick start
+run_case readme-quick-start case_readme_quick_start
 # 7. the log
 run_case helper-log-masks-secrets case_helper_log_masks_secrets
 

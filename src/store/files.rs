@@ -1,0 +1,317 @@
+//! The store's files on disk: names, formats, the secret-free index. No policy here — which
+//! record changes, and where secrets go, is [`super::tx`]'s business.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Saved;
+use crate::credential::Backend;
+use crate::error::{Error, Result};
+use crate::fsutil::{self, FileError};
+
+/// The on-disk format version. A later release that changes the format bumps it and migrates;
+/// this release refuses files from a newer one rather than misread them. Version 2 names the
+/// keychain item of a record (`item`); version 1 records used the credential's id for it.
+pub const FORMAT_VERSION: u32 = 2;
+
+pub(super) const REGISTRIES: &str = "registries";
+pub(super) const INDEX: &str = "index.json";
+pub(super) const META: &str = "store.json";
+pub(super) const LOCK: &str = ".lock";
+/// Held while a registry token is exchanged, so parallel `get`s make one exchange; writers
+/// do not wait for it.
+pub(super) const EXCHANGE_LOCK: &str = ".exchange.lock";
+
+/// Larger store files are refused as corrupt rather than read into memory.
+pub(super) const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// The store's own settings file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub version: u32,
+    /// A random id of this store, the prefix of its keychain items: several stores of one
+    /// user share a keychain, and each sweeps only its own orphans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Where new secrets go, chosen by the first save; `None` until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Meta {
+            version: FORMAT_VERSION,
+            id: None,
+            backend: None,
+        }
+    }
+}
+
+/// One registry file: every credential saved for one registry key.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct RegistryFile {
+    pub version: u32,
+    pub registry: String,
+    pub credentials: Vec<Saved>,
+}
+
+/// Every registry's credentials without their secrets, in one file, so that `list` and `ls`
+/// read one file instead of one per registry. Derived data: the registry files are the truth,
+/// and each entry carries the stamp of the file it was read from.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Index {
+    pub version: u32,
+    /// Registry file name → what it held.
+    pub files: BTreeMap<String, Indexed>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Indexed {
+    pub stamp: Stamp,
+    pub registry: String,
+    pub credentials: Vec<Saved>,
+}
+
+impl Index {
+    /// Whether the index describes exactly `files`, unchanged.
+    pub fn matches(&self, files: &BTreeMap<String, Stamp>) -> bool {
+        self.files.len() == files.len()
+            && self
+                .files
+                .iter()
+                .zip(files)
+                .all(|((n1, e), (n2, s))| n1 == n2 && e.stamp == *s)
+    }
+}
+
+/// What identifies one version of a file: a rename (our writes) gives a new inode, an edit in
+/// place a new size or modification time, and anything else — an edit that restores the
+/// mtime, a chmod, a chown — a new status-change time, which no user can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Stamp {
+    inode: u64,
+    size: u64,
+    mtime_ns: i128,
+    #[serde(default)]
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Stamp {
+                inode: meta.ino(),
+                size: meta.size(),
+                mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+                ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                inode: 0,
+                size: meta.len(),
+                mtime_ns,
+                ctime_ns: 0,
+            }
+        }
+    }
+}
+
+/// The file name for a registry key: safe on every platform, readable, one per key. Keys
+/// whose name would pass file-system limits (255 bytes) keep a readable prefix and a SHA-256
+/// of the whole key, so two keys never share a file (a record names its registry too, and a
+/// file that names another one is never overwritten).
+pub(super) fn file_name(key: &str) -> String {
+    const MAX: usize = 200;
+    let mut name = String::with_capacity(key.len() + 5);
+    for b in key.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_') {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02x}"));
+        }
+    }
+    if name.len() > MAX {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        name.truncate(MAX - hex.len() - 1);
+        name.push('~');
+        name.push_str(&hex);
+    }
+    name.push_str(".json");
+    name
+}
+
+/// Reads one store file (never through a symlink, only when private), `None` if absent.
+pub(super) fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    fsutil::read_private(path, MAX_FILE).map_err(|e| file_error(path, &e))
+}
+
+/// A registry file, checked; `None` if absent.
+pub(super) fn read_registry(path: &Path) -> Result<Option<RegistryFile>> {
+    let Some(bytes) = read(path)? else {
+        return Ok(None);
+    };
+    let mut file: RegistryFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(path, &e))?;
+    check_version(path, file.version)?;
+    for saved in &mut file.credentials {
+        saved.upgrade(&file.registry);
+    }
+    Ok(Some(file))
+}
+
+/// The store's settings, `None` before the first write.
+pub(super) fn read_meta(root: &Path) -> Result<Option<Meta>> {
+    let path = root.join(META);
+    let Some(bytes) = read(&path)? else {
+        return Ok(None);
+    };
+    let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, &e))?;
+    check_version(&path, meta.version)?;
+    Ok(Some(meta))
+}
+
+/// The index, if it is present, readable and of this format; `None` sends readers to the
+/// registry files. Derived data, so any problem with it (a FIFO, garbage) only means "not
+/// there": the next writer replaces it.
+pub(super) fn read_index(root: &Path) -> Option<Index> {
+    let bytes = read(&root.join(INDEX)).ok()??;
+    let index: Index = serde_json::from_slice(&bytes).ok()?;
+    (index.version == FORMAT_VERSION).then_some(index)
+}
+
+/// The registry files now in the folder, with their stamps.
+pub(super) fn list(root: &Path) -> Result<BTreeMap<String, Stamp>> {
+    let dir = root.join(REGISTRIES);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(io_error("read", &dir, &e)),
+    };
+    let mut files = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("read", &dir, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        match entry.metadata() {
+            Ok(meta) => {
+                files.insert(name, Stamp::of(&meta));
+            }
+            // Removed by a writer since the folder was read: it is simply not there.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("read", &entry.path(), &e)),
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `bytes` as the store file `path` (private, atomic).
+pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fsutil::write_atomic(path, bytes, fsutil::Keep::Private)
+        .map_err(|e| io_error("write", path, &e))
+}
+
+/// Replaces (or, for no credentials, removes) one registry file.
+pub(super) fn write_registry(path: &Path, key: &str, creds: &[Saved]) -> Result<()> {
+    if creds.is_empty() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", path, &e)),
+            _ => Ok(()),
+        };
+    }
+    let file = RegistryFile {
+        version: FORMAT_VERSION,
+        registry: key.to_string(),
+        credentials: creds.to_vec(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
+    bytes.push(b'\n');
+    write(path, &bytes)
+}
+
+fn check_version(path: &Path, version: u32) -> Result<()> {
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(Error::Store(format!(
+            "store file {} has format version {version}, this docker-credential-northflank reads up to \
+             version {FORMAT_VERSION}: upgrade docker-credential-northflank",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, e: &serde_json::Error) -> Error {
+    // serde_json's message names a position, never the content, so no secret can leak here.
+    Error::Store(format!(
+        "store file {} is corrupt ({e}); restore it from a backup or remove it and save the credential again",
+        path.display()
+    ))
+}
+
+/// A file of the store that cannot be used, with the fix.
+pub(super) fn file_error(path: &Path, e: &FileError) -> Error {
+    match e {
+        FileError::Io(io) => io_error("read", path, io),
+        other => Error::Store(format!(
+            "store file {} {other}: {}",
+            path.display(),
+            other
+                .fix(path)
+                .unwrap_or_else(|| "fix it or move it away".into())
+        )),
+    }
+}
+
+pub(super) fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
+    Error::Store(format!(
+        "cannot {what} {}: {e}; check the folder's owner and permissions, or set {} to a folder of your own",
+        path.display(),
+        super::DIR_ENV
+    ))
+}
+
+/// Where registry files live under `root`.
+pub(super) fn registry_path(root: &Path, key: &str) -> PathBuf {
+    root.join(REGISTRIES).join(file_name(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_and_distinct() {
+        assert_eq!(file_name("ghcr.io"), "ghcr.io.json");
+        assert_eq!(file_name("localhost:5000"), "localhost%3a5000.json");
+        assert_eq!(file_name("[::1]:5000"), "%5b%3a%3a1%5d%3a5000.json");
+        assert_eq!(
+            file_name("https://index.docker.io/v1/"),
+            "https%3a%2f%2findex.docker.io%2fv1%2f.json"
+        );
+        assert_ne!(file_name("a:1"), file_name("a%3a1"));
+        let long = format!("{}.example.com:5000", "a".repeat(240));
+        let name = file_name(&long);
+        assert!(name.len() <= 205 && name.ends_with(".json"), "{name}");
+        assert_ne!(
+            name,
+            file_name(&format!("{}.example.com:5001", "a".repeat(240)))
+        );
+    }
+}

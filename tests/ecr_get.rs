@@ -1,0 +1,211 @@
+//! `get` for an Amazon ECR credential, through the binary, against the loopback stand-in for
+//! ECR (`tests/servers/fake_ecr.py`, which checks SigV4 as AWS does) reached through
+//! `AWS_ENDPOINT_URL_ECR`, as a user would point it at a VPC endpoint (SPEC §10).
+
+#![cfg(feature = "network")]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod common;
+mod servers;
+
+use common::*;
+use serde_json::json;
+use servers::fake_ecr::{ACCOUNT, FakeEcr, KEY_ID, REGION, SECRET_KEY};
+
+fn host() -> String {
+    format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com")
+}
+
+const TOKEN: &str = "eyJwYXlsb2FkIjoiZmFrZSJ9.registry-token-SECRET";
+
+/// A store with an ECR key pair for `host()` (restricted to `projects`) and the fake ECR.
+fn setup(test: &str, config: serde_json::Value, projects: &[&str]) -> Option<(Helper, FakeEcr)> {
+    let mut config = config;
+    config["token"] = json!(TOKEN);
+    let fake = FakeEcr::start(test, &config)?;
+    let h = Helper::new();
+    h.add(
+        "ecr-prod",
+        "ecr",
+        Some(&host()),
+        KEY_ID,
+        SECRET_KEY,
+        projects,
+    );
+    Some((h, fake))
+}
+
+fn get(h: &Helper, fake: &FakeEcr, project: Option<&str>) -> std::process::Output {
+    let url = fake.url();
+    let mut env = vec![("AWS_ENDPOINT_URL_ECR", url.as_str())];
+    if let Some(p) = project {
+        env.push(("NORTHFLANK_PROJECT", p));
+    }
+    h.run_env(&["get"], host().as_bytes(), &env)
+}
+
+#[test]
+fn the_first_get_exchanges_the_key_pair_and_later_ones_serve_the_cached_token() {
+    let Some((h, fake)) = setup("ecr_first_get", json!({}), &[]) else {
+        return;
+    };
+    let want = get_answer(&host(), "AWS", TOKEN);
+    assert_exact(&get(&h, &fake, None), 0, &want);
+    assert_eq!(fake.stats().requests, 1);
+    for _ in 0..3 {
+        assert_exact(&get(&h, &fake, None), 0, &want);
+    }
+    assert_eq!(fake.stats().requests, 1, "served from the cache");
+    // list shows the user name get serves; ls shows the access key id; no token in the index.
+    assert_exact(
+        &h.run(&["list"], b""),
+        0,
+        &format!("{{\"{}\":\"AWS\"}}\n", host()),
+    );
+    let ls = stdout(&h.run(&["ls"], b""));
+    assert!(
+        ls.contains(KEY_ID) && !ls.contains("registry-token"),
+        "{ls}"
+    );
+    let index = std::fs::read_to_string(h.store_dir().join("index.json")).unwrap();
+    assert!(
+        !index.contains("registry-token"),
+        "the token is never in the index"
+    );
+    let record = h.store_dir().join(format!("registries/{}.json", host()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&record).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn parallel_gets_with_an_empty_cache_make_one_exchange() {
+    // Each answer takes a second, so the gets surely overlap.
+    let Some((h, fake)) = setup("ecr_parallel", json!({"mode": "slow", "slow": 1}), &[]) else {
+        return;
+    };
+    let url = fake.url();
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            h.spawn(
+                &["get"],
+                host().as_bytes(),
+                &[("AWS_ENDPOINT_URL_ECR", url.as_str())],
+            )
+        })
+        .collect();
+    let want = get_answer(&host(), "AWS", TOKEN);
+    for child in children {
+        assert_exact(&child.wait_with_output().unwrap(), 0, &want);
+    }
+    assert_eq!(fake.stats().requests, 1);
+}
+
+#[test]
+fn a_token_within_fifteen_minutes_of_its_end_is_replaced() {
+    // Ten-minute tokens are never fresh enough to be served from the cache.
+    let Some((h, fake)) = setup("ecr_refresh", json!({"lifetime": 600}), &[]) else {
+        return;
+    };
+    for n in 1..=3 {
+        assert_exact(&get(&h, &fake, None), 0, &get_answer(&host(), "AWS", TOKEN));
+        assert_eq!(fake.stats().requests, n);
+    }
+    // While ECR throttles, the cached token that still works a few minutes is served.
+    fake.configure(&json!({"mode": "throttle"}));
+    let out = get(&h, &fake, None);
+    assert_exact(&out, 0, &get_answer(&host(), "AWS", TOKEN));
+    assert!(
+        stderr(&out).contains("serving the cached token"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rejected_keys_throttling_and_a_dead_endpoint_are_one_line_errors_never_not_found() {
+    let Some((h, fake)) = setup("ecr_errors", json!({}), &[]) else {
+        return;
+    };
+    h.add(
+        "ecr-wrong",
+        "ecr",
+        Some(&format!("{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com")),
+        KEY_ID,
+        "wrong-secret-SECRET",
+        &[],
+    );
+    let check = |out: std::process::Output, want: &str| {
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(want), "{text}");
+        assert!(!text.contains("credentials not found"), "{text}");
+        for secret in [SECRET_KEY, "wrong-secret-SECRET", "registry-token"] {
+            assert!(
+                !format!("{text}{}", stderr(&out)).contains(secret),
+                "{text}"
+            );
+        }
+    };
+    // The fake serves one region: the other registry's key pair is signed for eu-west-1.
+    let url = fake.url();
+    let wrong = h.run_env(
+        &["get"],
+        format!("{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com").as_bytes(),
+        &[("AWS_ENDPOINT_URL_ECR", url.as_str())],
+    );
+    check(wrong, "ECR");
+    fake.configure(&json!({"mode": "throttle"}));
+    check(get(&h, &fake, None), "throttling");
+    drop(fake);
+    let closed = format!("http://127.0.0.1:{}", servers::free_port());
+    let out = h.run_env(
+        &["get"],
+        host().as_bytes(),
+        &[("AWS_ENDPOINT_URL_ECR", closed.as_str())],
+    );
+    check(out, "cannot reach Amazon ECR");
+}
+
+#[test]
+fn a_restricted_ecr_credential_is_never_exchanged_for_another_project() {
+    let Some((h, fake)) = setup("ecr_projects", json!({}), &["prod"]) else {
+        return;
+    };
+    for project in [None, Some("dev")] {
+        assert_exact(&get(&h, &fake, project), 1, NOT_FOUND);
+    }
+    assert_eq!(
+        fake.stats().requests,
+        0,
+        "restrictions apply before any network call"
+    );
+    assert_exact(
+        &get(&h, &fake, Some("prod")),
+        0,
+        &get_answer(&host(), "AWS", TOKEN),
+    );
+    assert_eq!(fake.stats().requests, 1);
+}
+
+#[test]
+fn a_new_key_pair_drops_the_cached_token_and_a_docker_login_is_a_plain_registry_login() {
+    let Some((h, fake)) = setup("ecr_rotation", json!({}), &[]) else {
+        return;
+    };
+    assert_exact(&get(&h, &fake, None), 0, &get_answer(&host(), "AWS", TOKEN));
+    // `docker login -u AWS -p "$(aws ecr get-login-password)"`: a ready registry token, not
+    // a key pair to exchange; it is served as it is, with no exchange.
+    h.store(&host(), "AWS", "pasted-token");
+    assert_exact(
+        &get(&h, &fake, None),
+        0,
+        &get_answer(&host(), "AWS", "pasted-token"),
+    );
+    assert_eq!(fake.stats().requests, 1);
+    let ls = stdout(&h.run(&["ls", "--json"], b""));
+    assert!(ls.contains("\"provider\": \"custom\""), "{ls}");
+}
