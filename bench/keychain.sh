@@ -51,7 +51,7 @@ hyperfine --warmup 5 --runs "$runs" "${cmds[@]}"
 
 if [ -x "${NF_BENCH_STEPS:-}" ]; then
     echo
-    BENCH_RUNS=$runs "$NF_BENCH_STEPS"
+    BENCH_RUNS=$runs "$NF_BENCH_STEPS" --bench
 else
     echo "note: the steps benchmark did not build (cargo bench --bench keychain --no-run): skipped" >&2
 fi

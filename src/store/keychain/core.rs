@@ -10,30 +10,33 @@ use std::sync::Arc;
 
 use keyring::{Entry, Error};
 
-use super::{Broken, FILE_BACKEND, Keychain, SERVICE, Why};
+use super::{FILE_BACKEND, Keychain, SERVICE, Why};
 use crate::secret::Secret;
 
 /// Items are `Entry`s for ([`SERVICE`], item) in the platform's store.
 pub(super) struct Core {
+    /// The store, for messages: "the login keychain".
+    what: &'static str,
     /// What to tell the user when the store refuses access.
     locked_hint: &'static str,
 }
 
 impl Core {
-    /// The keychain of this platform, or one that says why it cannot be opened. `what`
-    /// names the store, `locked_hint` says how to give us access to it.
-    pub(super) fn open(what: &str, locked_hint: &'static str) -> Arc<dyn Keychain> {
-        match Entry::store_status() {
-            Ok(()) => Arc::new(Core { locked_hint }),
-            Err(e) => Arc::new(Broken(format!(
-                "cannot open {what}: {}",
-                describe(e, locked_hint)
-            ))),
-        }
+    /// The keychain of this platform. keyring opens its store on the first `Entry`, so that
+    /// happens inside a bounded call like everything else.
+    pub(super) fn open(what: &'static str, locked_hint: &'static str) -> Arc<dyn Keychain> {
+        Arc::new(Core { what, locked_hint })
     }
 
     fn entry(&self, item: &str) -> Result<Entry, Why> {
-        Entry::new(SERVICE, item).map_err(|e| self.describe(&e))
+        Entry::new(SERVICE, item).map_err(|e| match (&e, Entry::store_status()) {
+            (Error::NoDefaultStore, Err(cause)) => format!(
+                "cannot open {}: {}; set {FILE_BACKEND}",
+                self.what,
+                self.describe(cause)
+            ),
+            _ => self.describe(&e),
+        })
     }
 
     fn describe(&self, e: &Error) -> Why {
