@@ -92,7 +92,10 @@ mod std_fds {
         };
         let read_write = rustix::fs::fcntl_getfl(&stdout)
             .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
-        ours.st_rdev == null.rdev() && ours.st_ino == null.ino() && read_write
+        // st_rdev is a u64 on Linux but an i32 on macOS; std's rdev() is a u64 everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let rdev = ours.st_rdev as u64;
+        rdev == null.rdev() && ours.st_ino == null.ino() && read_write
     }
 
     #[cfg(not(unix))]

@@ -3,42 +3,74 @@
 //!
 //! Items carry the attributes keyring's Secret Service store uses (`service`, `username`),
 //! so keyring-based tools and `secret-tool lookup service docker-credential-northflank
-//! username ACCOUNT` find them. Nothing here ever calls `Unlock`: items in a locked
-//! collection are reported as locked, so no call can sit behind a password prompt.
+//! username ITEM` find them. Nothing here ever calls `Unlock`: items in a locked collection
+//! are reported as locked, so no call can sit behind a password prompt. (keyring's own
+//! Secret Service store does unlock, which is why it is not used: docs/keychain.md.)
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 
 use secret_service::blocking::SecretService;
 use secret_service::{EncryptionType, Error as SsError};
 
-use super::{Keychain, SERVICE, Why};
+use super::{FILE_BACKEND, Keychain, SERVICE, Why};
 use crate::secret::Secret;
-use crate::store::backend::ENV;
 
-pub(super) fn new() -> Box<dyn Keychain> {
-    Box::new(SecretServiceKeychain)
+pub(super) fn new() -> std::sync::Arc<dyn Keychain> {
+    std::sync::Arc::new(SecretServiceKeychain)
 }
 
 /// Stateless: every call opens its own connection, so a daemon restarted between two calls
-/// is no problem, and a connection never outlives the thread that [`super::bounded`] gave it.
+/// is no problem, and a connection never outlives the thread that [`super::Guard`] gave it.
 struct SecretServiceKeychain;
 
 const CONTENT_TYPE: &str = "text/plain";
 
-fn attributes(account: &str) -> HashMap<&str, &str> {
-    HashMap::from([("service", SERVICE), ("username", account)])
+fn attributes(item: &str) -> HashMap<&str, &str> {
+    HashMap::from([("service", SERVICE), ("username", item)])
 }
 
-/// Connects and opens an encrypted session, so secrets never cross the bus in clear.
+/// Connects and opens a session for moving secrets, in clear on a local bus and encrypted
+/// on any other (see [`encryption_for`]).
 fn connect() -> Result<SecretService<'static>, Why> {
     if !session_bus_configured() {
         return Err(format!(
             "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no \
              $XDG_RUNTIME_DIR/bus), as under SSH, cron or in a container: run in a desktop \
-             session or under `dbus-run-session` with gnome-keyring-daemon, or set {ENV}=file"
+             session or under `dbus-run-session` with gnome-keyring-daemon, or set {FILE_BACKEND}"
         ));
     }
-    SecretService::connect(EncryptionType::Dh).map_err(describe)
+    let address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS");
+    match SecretService::connect(encryption_for(address.as_deref())) {
+        // A service may offer only the encrypted session (the spec makes `plain` mandatory,
+        // but costs nothing to be lenient about).
+        Err(e) if e.to_string().contains("NotSupported") => {
+            SecretService::connect(EncryptionType::Dh)
+        }
+        other => other,
+    }
+    .map_err(describe)
+}
+
+/// How secrets travel between the Secret Service and us. On a Unix socket the bus is local
+/// and only our own user can connect to it or watch it, and that user can ask the service
+/// for every unlocked secret anyway, so encrypting the transfer protects nothing and its
+/// key exchange (a 1024-bit Diffie-Hellman in pure Rust) would be most of the cost of a
+/// `get`. Any other transport (TCP, a bus reached through a program such as ssh) may leave
+/// the machine, so there the secret is encrypted. docs/keychain.md has the measurements.
+fn encryption_for(address: Option<&OsStr>) -> EncryptionType {
+    // zbus falls back to $XDG_RUNTIME_DIR/bus, a Unix socket, when the variable is unset.
+    let local = address.is_none_or(|a| {
+        a.to_str().is_some_and(|a| {
+            let mut transports = a.split(';').filter(|t| !t.is_empty()).peekable();
+            transports.peek().is_some() && transports.all(|t| t.starts_with("unix:"))
+        })
+    });
+    if local {
+        EncryptionType::Plain
+    } else {
+        EncryptionType::Dh
+    }
 }
 
 /// Whether a session bus could exist, checked without touching it: zbus falls back to
@@ -53,7 +85,7 @@ fn locked() -> Why {
     format!(
         "the Secret Service collection is locked (this helper never shows an unlock prompt): \
          unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock` with the password \
-         on stdin), or set {ENV}=file"
+         on stdin), or set {FILE_BACKEND}"
     )
 }
 
@@ -67,29 +99,29 @@ fn describe(e: SsError) -> Why {
     } else if matches!(e, SsError::Unavailable) {
         format!(
             "cannot reach the D-Bus session bus or the Secret Service on it: start \
-             gnome-keyring-daemon (or another Secret Service) in this session, or set {ENV}=file"
+             gnome-keyring-daemon (or another Secret Service) in this session, or set {FILE_BACKEND}"
         )
     } else if has("ServiceUnknown") || has("NameHasNoOwner") {
         format!(
             "no Secret Service on the session bus: start gnome-keyring-daemon \
-             (`gnome-keyring-daemon --start --components=secrets`), or set {ENV}=file"
+             (`gnome-keyring-daemon --start --components=secrets`), or set {FILE_BACKEND}"
         )
     } else if matches!(e, SsError::NoResult) {
         format!(
             "the Secret Service has no default collection (as on WSL): create one with \
-             seahorse, or set {ENV}=file"
+             seahorse, or set {FILE_BACKEND}"
         )
     } else if matches!(e, SsError::Prompt | SsError::PromptDisconnected) {
         format!("the Secret Service wanted a prompt, which this helper never shows: {text}")
     } else {
-        format!("Secret Service error: {text}; if it persists, set {ENV}=file")
+        format!("Secret Service error: {text}; if it persists, set {FILE_BACKEND}")
     }
 }
 
 impl Keychain for SecretServiceKeychain {
-    fn get(&self, account: &str) -> Result<Option<Secret>, Why> {
+    fn get(&self, item: &str) -> Result<Option<Secret>, Why> {
         let ss = connect()?;
-        let found = ss.search_items(attributes(account)).map_err(describe)?;
+        let found = ss.search_items(attributes(item)).map_err(describe)?;
         let Some(item) = found.unlocked.first() else {
             return if found.locked.is_empty() {
                 Ok(None)
@@ -97,17 +129,12 @@ impl Keychain for SecretServiceKeychain {
                 Err(locked())
             };
         };
-        let bytes = item.get_secret().map_err(describe)?;
-        String::from_utf8(bytes)
-            .map(|s| Some(Secret::new(s)))
-            .map_err(|_| {
-                "the keychain item does not hold UTF-8 text; save the credential again".into()
-            })
+        super::utf8(item.get_secret().map_err(describe)?).map(Some)
     }
 
-    fn set(&self, account: &str, label: &str, secret: &Secret) -> Result<(), Why> {
+    fn set(&self, item: &str, label: &str, secret: &Secret) -> Result<(), Why> {
         let ss = connect()?;
-        let found = ss.search_items(attributes(account)).map_err(describe)?;
+        let found = ss.search_items(attributes(item)).map_err(describe)?;
         let bytes = secret.expose().as_bytes();
         if let Some(item) = found.unlocked.first() {
             return item.set_secret(bytes, CONTENT_TYPE).map_err(describe);
@@ -120,14 +147,14 @@ impl Keychain for SecretServiceKeychain {
             return Err(locked());
         }
         collection
-            .create_item(label, attributes(account), bytes, true, CONTENT_TYPE)
+            .create_item(label, attributes(item), bytes, true, CONTENT_TYPE)
             .map(drop)
             .map_err(describe)
     }
 
-    fn delete(&self, account: &str) -> Result<(), Why> {
+    fn delete(&self, item: &str) -> Result<(), Why> {
         let ss = connect()?;
-        let found = ss.search_items(attributes(account)).map_err(describe)?;
+        let found = ss.search_items(attributes(item)).map_err(describe)?;
         if !found.locked.is_empty() {
             return Err(locked());
         }
@@ -137,7 +164,7 @@ impl Keychain for SecretServiceKeychain {
             .try_for_each(|item| item.delete().map_err(describe))
     }
 
-    fn accounts(&self) -> Result<Option<Vec<String>>, Why> {
+    fn items(&self) -> Result<Option<Vec<String>>, Why> {
         let ss = connect()?;
         let found = ss
             .search_items(HashMap::from([("service", SERVICE)]))
@@ -145,15 +172,15 @@ impl Keychain for SecretServiceKeychain {
         if !found.locked.is_empty() {
             return Ok(None);
         }
-        let mut accounts = Vec::new();
+        let mut items = Vec::new();
         for item in &found.unlocked {
             let attributes = item.get_attributes().map_err(describe)?;
             match attributes.get("username") {
-                Some(account) => accounts.push(account.clone()),
+                Some(name) => items.push(name.clone()),
                 None => return Ok(None),
             }
         }
-        Ok(Some(accounts))
+        Ok(Some(items))
     }
 
     fn probe(&self) -> Result<(), Why> {
@@ -163,5 +190,30 @@ impl Keychain for SecretServiceKeychain {
             return Err(locked());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(address: Option<&str>) -> bool {
+        matches!(
+            encryption_for(address.map(OsStr::new)),
+            EncryptionType::Plain
+        )
+    }
+
+    #[test]
+    fn secrets_travel_in_clear_only_over_local_sockets() {
+        assert!(plain(None), "unset: $XDG_RUNTIME_DIR/bus");
+        assert!(plain(Some("unix:path=/run/user/1000/bus")));
+        assert!(plain(Some("unix:abstract=/tmp/dbus-x,guid=0123")));
+        assert!(plain(Some("unix:path=/a;unix:tmpdir=/tmp;")));
+        assert!(!plain(Some("tcp:host=10.0.0.5,port=1234")));
+        assert!(!plain(Some("unix:path=/a;tcp:host=localhost,port=1")));
+        assert!(!plain(Some("unixexec:path=ssh,argv1=host")));
+        assert!(!plain(Some("vsock:cid=3,port=5000")));
+        assert!(!plain(Some("")), "nothing zbus can use: the careful choice");
     }
 }
