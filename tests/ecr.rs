@@ -86,6 +86,15 @@ fn check_message(e: &ExchangeError) -> String {
     text
 }
 
+/// The fake started with `config`, and how an exchange of the right key pair with it fails
+/// (its message checked by [`check_message`]). `None` without python3.
+fn refused(test: &str, config: serde_json::Value) -> Option<(FakeEcr, ExchangeError, String)> {
+    let fake = FakeEcr::start(test, &config)?;
+    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("the exchange fails");
+    let text = check_message(&err);
+    Some((fake, err, text))
+}
+
 /// Why the key pair was refused; panics unless it was.
 fn rejection(e: &ExchangeError) -> Rejection {
     match e {
@@ -239,22 +248,18 @@ fn a_skewed_clock_is_named() {
 
 #[test]
 fn an_endpoint_of_another_region_is_named() {
-    let Some(fake) = FakeEcr::start("region", &json!({"region": "eu-west-1"})) else {
+    let Some((_fake, err, text)) = refused("region", json!({"region": "eu-west-1"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("wrong region");
-    let text = check_message(&err);
     assert_eq!(rejection(&err), Rejection::Scope);
     assert_contains(&text, "'us-east-1'");
 }
 
 #[test]
 fn a_user_without_permission_is_told_which() {
-    let Some(fake) = FakeEcr::start("denied", &json!({"mode": "access-denied"})) else {
+    let Some((fake, err, text)) = refused("denied", json!({"mode": "access-denied"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("denied");
-    let text = check_message(&err);
     assert_eq!(rejection(&err), Rejection::NotAllowed);
     assert_contains(&text, "ecr:GetAuthorizationToken");
     assert_eq!(fake.stats().requests, 1);
@@ -262,11 +267,9 @@ fn a_user_without_permission_is_told_which() {
 
 #[test]
 fn throttling_is_retried_then_reported() {
-    let Some(fake) = FakeEcr::start("throttle", &json!({"mode": "throttle"})) else {
+    let Some((fake, err, text)) = refused("throttle", json!({"mode": "throttle"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("throttled");
-    let text = check_message(&err);
     assert!(matches!(err, ExchangeError::Throttled { .. }), "{err:?}");
     assert!(
         err.is_transient() && text.contains("ThrottlingException"),
@@ -283,11 +286,9 @@ fn throttling_is_retried_then_reported() {
 
 #[test]
 fn a_server_error_is_retried_then_reported() {
-    let Some(fake) = FakeEcr::start("500", &json!({"mode": "server-error"})) else {
+    let Some((fake, err, text)) = refused("500", json!({"mode": "server-error"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("500");
-    let text = check_message(&err);
     assert!(
         matches!(err, ExchangeError::Server { status: 500, .. }),
         "{err:?}"
@@ -301,11 +302,9 @@ fn a_server_error_is_retried_then_reported() {
 
 #[test]
 fn an_answer_that_is_not_ecrs_is_malformed() {
-    let Some(fake) = FakeEcr::start("garbage", &json!({"mode": "garbage"})) else {
+    let Some((_fake, err, text)) = refused("garbage", json!({"mode": "garbage"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("garbage");
-    let text = check_message(&err);
     assert!(matches!(err, ExchangeError::Malformed { .. }), "{err:?}");
     assert_contains(&text, "AWS_ENDPOINT_URL_ECR");
 }
@@ -328,11 +327,9 @@ fn a_slow_endpoint_is_an_error_within_the_timeout() {
 
 #[test]
 fn a_dropped_connection_is_retried_then_reported() {
-    let Some(fake) = FakeEcr::start("close", &json!({"mode": "close"})) else {
+    let Some((fake, err, text)) = refused("close", json!({"mode": "close"})) else {
         return;
     };
-    let err = exchange_with(&fake, KEY_ID, SECRET_KEY).expect_err("closed");
-    let text = check_message(&err);
     assert!(matches!(err, ExchangeError::Unreachable { .. }), "{err:?}");
     assert!(err.is_transient(), "{text}");
     assert_eq!(fake.stats().outcomes, ["close"; 3]);

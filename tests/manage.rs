@@ -705,32 +705,22 @@ fn configure_writes_through_a_symlink() {
     let h = with_github();
     fs::create_dir_all(h.path("docker")).unwrap();
     fs::write(h.path("dotfiles.json"), "{}").unwrap();
-    std::os::unix::fs::symlink(h.path("dotfiles.json"), h.docker_config()).unwrap();
-    h.ok(&["configure"], b"");
-    assert!(
-        fs::symlink_metadata(h.docker_config())
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert_contains(
-        &fs::read_to_string(h.path("dotfiles.json")).unwrap(),
-        "ghcr.io",
-    );
-    // A dangling link: its target is created, as docker does, and the link stays.
-    fs::remove_file(h.docker_config()).unwrap();
-    std::os::unix::fs::symlink("../dotfiles/new.json", h.docker_config()).unwrap();
-    h.ok(&["configure"], b"");
-    assert!(
-        fs::symlink_metadata(h.docker_config())
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert_contains(
-        &fs::read_to_string(h.path("dotfiles/new.json")).unwrap(),
-        "ghcr.io",
-    );
+    // The file the link points to is written; the link stays a link.
+    let configure_through = |target: &std::path::Path, written: &str| {
+        let _ = fs::remove_file(h.docker_config());
+        std::os::unix::fs::symlink(target, h.docker_config()).unwrap();
+        h.ok(&["configure"], b"");
+        assert!(
+            fs::symlink_metadata(h.docker_config())
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_contains(&fs::read_to_string(h.path(written)).unwrap(), "ghcr.io");
+    };
+    configure_through(&h.path("dotfiles.json"), "dotfiles.json");
+    // A dangling link: its target is created, as docker does.
+    configure_through("../dotfiles/new.json".as_ref(), "dotfiles/new.json");
     assert_eq!(mode(&h.path("dotfiles")), 0o700, "a new folder is private");
 }
 

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use common::{Helper, assert_contains, assert_lacks, assert_ok, stderr, stdout};
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
-    AuthUsed, CertsDirs, Failure, Options, TlsProblem, verify,
+    Accepted, AuthUsed, CertsDirs, Failure, Options, TlsProblem, verify,
 };
 use servers::basic_auth as basic;
 use servers::mock_http::{Mock, Reply, Silent, reply};
@@ -32,6 +32,11 @@ const PASSWORD: &str = "s3cret-Pa55word";
 
 fn secret() -> Secret {
     Secret::new(PASSWORD)
+}
+
+/// `verify` of USER with PASSWORD at `registry`.
+fn check(registry: &str, options: &Options) -> Result<Accepted, Failure> {
+    verify(registry, USER, &secret(), options)
 }
 
 fn opts() -> Options {
@@ -113,7 +118,7 @@ fn registry_accepts_right_credentials() {
     let Some((pki, reg)) = good_registry("registry_accepts_right_credentials") else {
         return;
     };
-    let ok = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect("accepted");
+    let ok = check(&reg.host(), &with_ca(&pki)).expect("accepted");
     assert_eq!(ok.auth, AuthUsed::Basic);
     assert_eq!(ok.endpoint, format!("https://127.0.0.1:{}/v2/", reg.port()));
     assert_lacks(&ok.to_string(), PASSWORD);
@@ -124,7 +129,7 @@ fn registry_accepts_right_credentials() {
         format!("https://127.0.0.1:{}/", reg.port()),
         format!("HTTPS://LOCALHOST:{}/v2/", reg.port()),
     ] {
-        let ok = verify(&name, USER, &secret(), &with_ca(&pki)).expect(&name);
+        let ok = check(&name, &with_ca(&pki)).expect(&name);
         assert_eq!(ok.auth, AuthUsed::Basic, "{name}");
     }
 
@@ -133,7 +138,7 @@ fn registry_accepts_right_credentials() {
         ssl_cert_file: Some(pki.path("ca.crt")),
         ..opts()
     };
-    let ok = verify(&reg.host(), USER, &secret(), &env_style).expect("accepted via SSL_CERT_FILE");
+    let ok = check(&reg.host(), &env_style).expect("accepted via SSL_CERT_FILE");
     assert_eq!(ok.auth, AuthUsed::Basic);
 }
 
@@ -176,7 +181,7 @@ fn registry_with_unknown_ca_is_a_tls_failure() {
             ..opts()
         },
     ] {
-        let err = verify(&reg.host(), USER, &secret(), &options).expect_err("unknown issuer");
+        let err = check(&reg.host(), &options).expect_err("unknown issuer");
         assert_tls_failure(&err, TlsProblem::UnknownIssuer, "--ca-cert");
     }
 }
@@ -188,7 +193,7 @@ fn registry_certificate_for_another_name_is_a_tls_failure() {
     }) else {
         return;
     };
-    let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("name mismatch");
+    let err = check(&reg.host(), &with_ca(&pki)).expect_err("name mismatch");
     assert_tls_failure(
         &err,
         TlsProblem::NameMismatch,
@@ -202,7 +207,7 @@ fn registry_with_expired_certificate_is_a_tls_failure() {
     else {
         return;
     };
-    let err = verify(&reg.host(), USER, &secret(), &with_ca(&pki)).expect_err("expired");
+    let err = check(&reg.host(), &with_ca(&pki)).expect_err("expired");
     assert_tls_failure(&err, TlsProblem::Expired, "expired");
 }
 
@@ -212,13 +217,8 @@ fn plain_http_to_a_tls_registry_is_not_a_registry_answer() {
         return;
     };
     // Go answers plain HTTP on a TLS port with "400 Client sent an HTTP request to an HTTPS server".
-    let err = verify(
-        &format!("http://{}", reg.host()),
-        USER,
-        &secret(),
-        &with_ca(&pki),
-    )
-    .expect_err("http to https port");
+    let err =
+        check(&format!("http://{}", reg.host()), &with_ca(&pki)).expect_err("http to https port");
     assert_eq!(err.exit_code(), 5, "{err:?}");
     check_message(&err);
 }
@@ -230,7 +230,7 @@ fn closed_port_is_unreachable() {
         format!("127.0.0.1:{port}"),
         format!("http://127.0.0.1:{port}"),
     ] {
-        let err = verify(&registry, USER, &secret(), &opts()).expect_err("closed port");
+        let err = check(&registry, &opts()).expect_err("closed port");
         assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
         assert_eq!(err.exit_code(), 3);
         assert_contains(&err.to_string(), "connection refused");
@@ -323,7 +323,7 @@ fn assert_no_secret_in_urls(mocks: &[&Mock]) {
 #[test]
 fn bearer_flow_accepts_and_sends_service_and_scope() {
     let (tokens, registry) = token_setup(None);
-    let ok = verify(&registry.url(), USER, &secret(), &opts()).expect("accepted");
+    let ok = check(&registry.url(), &opts()).expect("accepted");
     assert_eq!(
         ok.auth,
         AuthUsed::Bearer {
@@ -391,13 +391,13 @@ fn bearer_token_refused_by_registry_is_rejected_with_scope_hint() {
 fn bearer_realm_over_plain_http_elsewhere_is_refused_before_sending() {
     // A loopback registry pointing at a non-loopback http realm: refused without connecting.
     let (_tokens, registry) = token_setup(Some("http://tokens.example/token".into()));
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("refused");
+    let err = check(&registry.url(), &opts()).expect_err("refused");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
     assert_contains(&err.to_string(), "--insecure-http");
     assert_eq!(err.exit_code(), 6);
     // A realm that is not an http(s) URL at all.
     let (_tokens, registry) = token_setup(Some("ftp://127.0.0.1/token".into()));
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("bad realm");
+    let err = check(&registry.url(), &opts()).expect_err("bad realm");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
 }
 
@@ -413,7 +413,7 @@ fn token_answer_without_token_or_too_large_is_a_protocol_failure() {
             Mock::start(move |_| reply(200, &[("Content-Type", "application/json")], &body));
         let challenge = format!("Bearer realm=\"{}/token\"", tokens.url());
         let registry = Mock::start(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
-        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("no token");
+        let err = check(&registry.url(), &opts()).expect_err("no token");
         assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
         assert_eq!(err.exit_code(), 6);
         check_message(&err);
@@ -430,7 +430,7 @@ fn redirect_to_another_host_drops_the_credentials() {
         None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
         Some(_) => reply(307, &[("Location", &target)], ""),
     });
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("rejected");
+    let err = check(&registry.url(), &opts()).expect_err("rejected");
     assert!(matches!(err, Failure::Rejected { .. }), "{err:?}");
     let seen = elsewhere.requests();
     assert_eq!(seen.len(), 1, "the redirect was followed");
@@ -450,7 +450,7 @@ fn redirect_on_the_same_host_keeps_the_credentials() {
         ("/v2/moved/", Some(a)) if a == expected => reply(200, &[], "{}"),
         _ => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
     });
-    let ok = verify(&registry.url(), USER, &secret(), &opts()).expect("accepted");
+    let ok = check(&registry.url(), &opts()).expect("accepted");
     assert_eq!(ok.auth, AuthUsed::Basic);
     assert_eq!(registry.requests().len(), 3);
 }
@@ -458,7 +458,7 @@ fn redirect_on_the_same_host_keeps_the_credentials() {
 #[test]
 fn redirect_loop_is_bounded() {
     let registry = Mock::start(|_| reply(302, &[("Location", "/v2/")], ""));
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("loop");
+    let err = check(&registry.url(), &opts()).expect_err("loop");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
     assert_contains(&err.to_string(), "redirects");
     assert_eq!(
@@ -496,7 +496,7 @@ fn not_a_registry_answers() {
             headers: headers.clone(),
             body: body.clone().into_bytes(),
         });
-        let err = verify(&server.url(), USER, &secret(), &opts()).expect_err("not a registry");
+        let err = check(&server.url(), &opts()).expect_err("not a registry");
         assert!(
             matches!(err, Failure::NotARegistry { .. }),
             "{status}: {err:?}"
@@ -524,7 +524,7 @@ fn other_answers_have_their_own_outcomes() {
             "{}",
         )
     });
-    let ok = verify(&open.url(), USER, &secret(), &opts()).expect("open registry");
+    let ok = check(&open.url(), &opts()).expect("open registry");
     assert_eq!(ok.auth, AuthUsed::NoneNeeded);
     assert_contains(&ok.to_string(), "could not be checked");
 
@@ -539,13 +539,13 @@ fn other_answers_have_their_own_outcomes() {
             "",
         )
     });
-    let err = verify(&nego.url(), USER, &secret(), &opts()).expect_err("unsupported");
+    let err = check(&nego.url(), &opts()).expect_err("unsupported");
     assert!(matches!(err, Failure::Protocol { .. }), "{err:?}");
     assert_contains(&err.to_string(), "negotiate, ntlm");
 
     // Server error: reported as unreachable (try later), not as wrong credentials.
     let down = Mock::start(|_| reply(503, &[], "maintenance"));
-    let err = verify(&down.url(), USER, &secret(), &opts()).expect_err("5xx");
+    let err = check(&down.url(), &opts()).expect_err("5xx");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert_contains(&err.to_string(), "503");
 }
@@ -558,13 +558,7 @@ fn silent_server_hits_the_timeout() {
         timeout: Duration::from_secs(1),
         ..opts()
     };
-    let err = verify(
-        &format!("http://127.0.0.1:{}", silent.port()),
-        USER,
-        &secret(),
-        &options,
-    )
-    .expect_err("timeout");
+    let err = check(&format!("http://127.0.0.1:{}", silent.port()), &options).expect_err("timeout");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert_contains(&err.to_string(), "no answer within");
 }
@@ -671,7 +665,7 @@ fn loopback_registry_without_scheme_falls_back_to_plain_http_like_docker() {
         }
     });
     let host = format!("127.0.0.1:{}", server.port());
-    let ok = verify(&host, USER, &secret(), &opts()).expect("accepted over http");
+    let ok = check(&host, &opts()).expect("accepted over http");
     assert_eq!(ok.auth, AuthUsed::Basic);
     assert_eq!(ok.endpoint, format!("http://{host}/v2/"));
     // A wrong password over the fallback is a clear rejection, not the https handshake error.
@@ -745,7 +739,7 @@ fn a_registry_echoing_the_secret_in_any_form_never_gets_it_printed() {
             None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
             Some(_) => reply(401, &[("Content-Type", "application/json")], &body),
         });
-        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("rejected");
+        let err = check(&registry.url(), &opts()).expect_err("rejected");
         assert_eq!(err.exit_code(), 2, "{err}");
         let text = format!("{err} {err:?}");
         assert!(
@@ -763,7 +757,7 @@ fn a_token_service_echoing_the_secret_never_gets_it_printed() {
         let tokens = Mock::start(move |_| reply(401, &[], &body));
         let challenge = format!("Bearer realm=\"{}/token\",service=\"s\"", tokens.url());
         let registry = Mock::start(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
-        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("rejected");
+        let err = check(&registry.url(), &opts()).expect_err("rejected");
         assert_eq!(err.exit_code(), 2, "{err}");
         assert_no_secret_form(&format!("{err} {err:?}"));
     }
@@ -789,7 +783,7 @@ fn a_redirect_to_a_url_carrying_the_secret_is_never_printed() {
             None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
             Some(_) => reply(302, &[("Location", &loc)], ""),
         });
-        let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err(&location);
+        let err = check(&registry.url(), &opts()).expect_err(&location);
         let text = format!("{err} {err:?}");
         assert_no_secret_form(&text);
         assert_lacks(&text, "/v2/s3cret");
@@ -809,13 +803,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     };
     // A server error over http: unreachable with its status, not a TLS failure.
     let server = Mock::start_http_only(|_| reply(500, &[], "boom"));
-    let err = verify(
-        &format!("127.0.0.1:{}", server.port()),
-        USER,
-        &secret(),
-        &options,
-    )
-    .expect_err("500");
+    let err = check(&format!("127.0.0.1:{}", server.port()), &options).expect_err("500");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert_contains(&err.to_string(), "HTTP 500");
     assert_contains(&err.to_string(), "http://127.0.0.1");
@@ -825,13 +813,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
     let challenge = format!("Bearer realm=\"{}/token\"", tokens.url());
     let registry =
         Mock::start_http_only(move |_| reply(401, &[("WWW-Authenticate", &challenge)], ""));
-    let err = verify(
-        &format!("127.0.0.1:{}", registry.port()),
-        USER,
-        &secret(),
-        &options,
-    )
-    .expect_err("no token");
+    let err = check(&format!("127.0.0.1:{}", registry.port()), &options).expect_err("no token");
     assert_eq!(err.exit_code(), 6, "{err:?}");
     assert_contains(&err.to_string(), "without a token");
 
@@ -840,13 +822,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
         std::thread::sleep(Duration::from_millis(1500));
         reply(200, &[], "")
     });
-    let err = verify(
-        &format!("127.0.0.1:{}", hang.port()),
-        USER,
-        &secret(),
-        &options,
-    )
-    .expect_err("hang");
+    let err = check(&format!("127.0.0.1:{}", hang.port()), &options).expect_err("hang");
     assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
     assert_contains(&err.to_string(), "no answer within");
     drop(hang);
@@ -866,7 +842,7 @@ fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
         None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
         Some(_) => reply(307, &[("Location", &target)], ""),
     });
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
+    let err = check(&registry.url(), &opts()).expect_err("not accepted");
     assert_eq!(err.exit_code(), 6, "{err:?}");
     assert_contains(&err.to_string(), "could not be checked");
     assert_eq!(elsewhere.requests()[0].header("authorization"), None);
@@ -880,7 +856,7 @@ fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
         Some("Bearer anonymous-token") => reply(200, &[], "{}"),
         _ => reply(401, &[("WWW-Authenticate", &challenge)], ""),
     });
-    let err = verify(&registry.url(), USER, &secret(), &opts()).expect_err("not accepted");
+    let err = check(&registry.url(), &opts()).expect_err("not accepted");
     assert_eq!(err.exit_code(), 6, "{err:?}");
     assert_contains(&err.to_string(), "could not be checked");
     assert_eq!(
@@ -1014,10 +990,10 @@ fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
         ca_cert: Some(cert.clone()),
         ..opts()
     };
-    let ok = verify(&reg.host(), USER, &secret(), &trusting).expect("accepted");
+    let ok = check(&reg.host(), &trusting).expect("accepted");
     assert_eq!(ok.auth, AuthUsed::Basic);
     // Still refused by a machine that does not trust it, and still checked for the password.
-    let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("untrusted");
+    let err = check(&reg.host(), &opts()).expect_err("untrusted");
     assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
     let err = verify(&reg.host(), USER, &Secret::new("wrong"), &trusting).expect_err("wrong pw");
     assert_eq!(err.exit_code(), 2, "{err:?}");
@@ -1030,7 +1006,7 @@ fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
         ca_cert: Some(cert.clone()),
         ..opts()
     };
-    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("name");
+    let err = check(&reg.host(), &trusting).expect_err("name");
     assert_eq!(tls_problem(&err), TlsProblem::NameMismatch);
     drop(reg);
 
@@ -1041,7 +1017,7 @@ fn self_signed_certificate_from_docker_s_recipe_is_accepted_when_trusted() {
         ca_cert: Some(cert.clone()),
         ..opts()
     };
-    let err = verify(&reg.host(), USER, &secret(), &trusting).expect_err("expired");
+    let err = check(&reg.host(), &trusting).expect_err("expired");
     assert_eq!(tls_problem(&err), TlsProblem::Expired);
 }
 
@@ -1062,10 +1038,8 @@ fn containers_certs_d_folders_are_read_first_found() {
         },
         ..opts()
     };
-    let ok = verify(
+    let ok = check(
         &reg.host(),
-        USER,
-        &secret(),
         &with_dirs(vec![user.clone(), dirs.path().join("etc")]),
     )
     .expect("trusted through the user's certs.d");
@@ -1073,8 +1047,7 @@ fn containers_certs_d_folders_are_read_first_found() {
     // containers uses the first folder that exists: an empty one before it hides it.
     let empty = dirs.path().join("empty");
     std::fs::create_dir_all(empty.join(reg.host())).unwrap();
-    let err =
-        verify(&reg.host(), USER, &secret(), &with_dirs(vec![empty, user])).expect_err("hidden");
+    let err = check(&reg.host(), &with_dirs(vec![empty, user])).expect_err("hidden");
     assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
 }
 
@@ -1139,7 +1112,7 @@ fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
         std::fs::create_dir_all(&dir.0).unwrap();
         std::fs::copy(&trusted, dir.0.join("ca.crt")).unwrap();
 
-        let ok = verify(&reg.host(), USER, &secret(), &opts()).expect("trusted via certs.d");
+        let ok = check(&reg.host(), &opts()).expect("trusted via certs.d");
         assert_eq!(ok.auth, AuthUsed::Basic);
         assert_eq!(ok.endpoint, format!("https://{}/v2/", reg.host()));
         let login = docker_login(&reg.host(), PASSWORD);
@@ -1154,7 +1127,7 @@ fn docker_certs_d_is_trusted_and_agrees_with_docker_login() {
         assert!(!docker_login(&reg.host(), "wrong").status.success());
 
         drop(dir);
-        let err = verify(&reg.host(), USER, &secret(), &opts()).expect_err("folder gone");
+        let err = check(&reg.host(), &opts()).expect_err("folder gone");
         assert_eq!(tls_problem(&err), TlsProblem::UnknownIssuer);
     }
 }
