@@ -238,6 +238,15 @@ fn closed_port_is_unreachable() {
     }
 }
 
+/// What a registry answers to `/v2/` when it lets the client in.
+fn registry_200() -> Reply {
+    reply(
+        200,
+        &[("Docker-Distribution-API-Version", "registry/2.0")],
+        "{}",
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Servers of our own (servers::mock_http): plain HTTP/1.1 on 127.0.0.1, one request per
 // connection.
@@ -517,13 +526,7 @@ fn not_a_registry_answers() {
 #[test]
 fn other_answers_have_their_own_outcomes() {
     // Open registry: accepted, but says the credentials were not checked.
-    let open = Mock::start(|_| {
-        reply(
-            200,
-            &[("Docker-Distribution-API-Version", "registry/2.0")],
-            "{}",
-        )
-    });
+    let open = Mock::start(|_| registry_200());
     let ok = check(&open.url(), &opts()).expect("open registry");
     assert_eq!(ok.auth, AuthUsed::NoneNeeded);
     assert_contains(&ok.to_string(), "could not be checked");
@@ -830,13 +833,7 @@ fn loopback_fallback_reports_what_plain_http_answered() {
 
 #[test]
 fn a_200_from_another_server_after_a_redirect_is_not_accepted() {
-    let elsewhere = Mock::start(|_| {
-        reply(
-            200,
-            &[("Docker-Distribution-API-Version", "registry/2.0")],
-            "{}",
-        )
-    });
+    let elsewhere = Mock::start(|_| registry_200());
     let target = format!("{}/v2/", elsewhere.url());
     let registry = Mock::start(move |req| match req.header("authorization") {
         None => reply(401, &[("WWW-Authenticate", "Basic realm=\"r\"")], ""),
@@ -907,11 +904,7 @@ fn identity_setup() -> (Mock, Mock) {
         tokens.url()
     );
     let registry = Mock::start(move |req| match req.header("authorization") {
-        Some("Bearer acc-1") => reply(
-            200,
-            &[("Docker-Distribution-API-Version", "registry/2.0")],
-            "{}",
-        ),
+        Some("Bearer acc-1") => registry_200(),
         _ => reply(401, &[("WWW-Authenticate", &challenge)], ""),
     });
     (tokens, registry)
