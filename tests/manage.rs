@@ -950,10 +950,7 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     std::os::unix::fs::symlink(BIN, bin_dir.join("docker-credential-northflank")).unwrap();
     let doctor = |path: &str, project: Option<&str>| {
         let mut c = h.cmd(&["doctor"]);
-        c.env("PATH", path);
-        if let Some(p) = project {
-            c.env("NORTHFLANK_PROJECT", p);
-        }
+        c.env("PATH", path).envs(project_env(project));
         run_with_stdin(c, b"")
     };
     let on_path = bin_dir.to_str().unwrap();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Helper, assert_contains, assert_lacks, assert_ok, stderr, stdout};
+use common::{Helper, assert_contains, assert_lacks, assert_ok, project_env, stderr, stdout};
 use docker_credential_northflank::secret::Secret;
 use docker_credential_northflank::verify::{
     Accepted, AuthUsed, CertsDirs, Failure, Options, TlsProblem, verify,
@@ -577,8 +577,9 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
     let ca = pki.path("ca.crt");
     let ca = ca.to_str().unwrap();
     let host = reg.host();
-    let add = |name: &str, pw: &str, project: &str| {
-        let args = [
+    // `add --verify` of USER with `pw`, and `more` arguments.
+    let add = |name: &str, pw: &str, more: &[&str]| {
+        let mut args = vec![
             "add",
             name,
             "--provider",
@@ -588,23 +589,21 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
             "--username",
             USER,
             "--password-stdin",
-            "--project",
-            project,
             "--verify",
-            "--ca-cert",
-            ca,
         ];
+        args.extend_from_slice(more);
         h.run(&args, pw.as_bytes())
     };
     let verify_as = |what: &str, project: Option<&str>| {
-        let env: Vec<_> = project
-            .map(|p| ("NORTHFLANK_PROJECT", p))
-            .into_iter()
-            .collect();
-        h.run_env(&["verify", what, "--ca-cert", ca], b"", &env)
+        h.run_env(
+            &["verify", what, "--ca-cert", ca],
+            b"",
+            &project_env(project),
+        )
     };
+    let in_p1 = ["--project", "p1", "--ca-cert", ca];
     // Refused by the registry: exit 2, nothing saved, no secret in the message.
-    let out = add("wrong-one", "not-the-password", "p1");
+    let out = add("wrong-one", "not-the-password", &in_p1);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -613,22 +612,10 @@ fn cli_add_verify_saves_only_accepted_credentials_and_verify_checks_saved_ones()
     );
     assert!(!h.store_dir().join("registries").exists(), "nothing saved");
     // Wrong CA: exit 4 (TLS).
-    let args = [
-        "add",
-        "no-ca",
-        "--provider",
-        "custom",
-        "--registry",
-        &host,
-        "--username",
-        USER,
-        "--password-stdin",
-        "--verify",
-    ];
-    let out = h.run(&args, PASSWORD.as_bytes());
+    let out = add("no-ca", PASSWORD, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     // Accepted: saved.
-    assert_ok(&add("right-one", PASSWORD, "p1"), "add --verify");
+    assert_ok(&add("right-one", PASSWORD, &in_p1), "add --verify");
     // verify NAME and verify HOST (in the project that sees it) succeed; elsewhere HOST finds nothing.
     let out = verify_as("right-one", None);
     assert_ok(&out, "verify NAME");
