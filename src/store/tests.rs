@@ -202,3 +202,43 @@ fn long_registry_names_get_distinct_files() {
         assert_eq!(creds[0].username, user);
     }
 }
+
+#[test]
+fn a_keychain_that_refuses_a_save_changes_nothing_and_leaves_no_item() {
+    let _kc = keychain::memory::isolate();
+    let (_dir, store, id) = seeded(Backend::Keyring);
+    let before = read_back(&store);
+    let items = keychain::items().unwrap().unwrap();
+    keychain::memory::fail_next_set("the collection is locked");
+    let err = store
+        .write(|tx| tx.set_secret(&id, Secret::new("new")))
+        .unwrap_err();
+    assert!(matches!(err, Error::Keychain(_)), "{err}");
+    assert!(
+        err.to_string().contains("\"cred\"") && err.to_string().contains("locked"),
+        "{err}"
+    );
+    assert_eq!(read_back(&store), before);
+    assert_eq!(keychain::items().unwrap().unwrap(), items);
+}
+
+#[test]
+fn items_left_by_a_killed_writer_are_swept_by_the_next_keychain_write() {
+    let _kc = keychain::memory::isolate();
+    let (_dir, store, id) = seeded(Backend::Keyring);
+    for step in ["item-written", "committed"] {
+        tx::fault::crash_at(Some(step));
+        store
+            .write(|tx| tx.set_secret(&id, Secret::new(step)))
+            .unwrap_err();
+        tx::fault::crash_at(None);
+    }
+    // Killed twice: one new item never committed, one old item never deleted.
+    assert_eq!(keychain::items().unwrap().unwrap().len(), 3);
+    store
+        .write(|tx| tx.set_secret(&id, Secret::new("last")))
+        .unwrap();
+    let items = keychain::items().unwrap().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(read_back(&store).1, "last");
+}
