@@ -59,21 +59,125 @@ pub const DIR_ENV: &str = "NORTHFLANK_CONFIG_DIR";
 /// A saved credential as the store keeps it: the [`Credential`] (reachable through `Deref`)
 /// and where its secret is, which only the store reads or changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Record", into = "Record")]
 pub struct Saved {
-    #[serde(flatten)]
     cred: Credential,
-    #[serde(default)]
     backend: Backend,
     /// The secret, for the file backend.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     secret: Option<Secret>,
     /// The keychain item holding the secret, for the keyring backend.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     item: Option<String>,
     /// The short-lived registry token last obtained for the secret (ECR), whatever the
     /// backend: a `get` that finds it fresh reads nothing else. Never in the index.
+    exchanged: Option<Exchanged>,
+}
+
+/// A record as it is written: the credential's fields and where its secret is, side by side.
+/// Spelled out rather than `#[serde(flatten)]`, which buffers every record through serde's
+/// generic content and made reading the index of 1,000 credentials (`list`) three times slower.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    id: String,
+    name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    description: String,
+    provider: crate::provider::Provider,
+    registry: String,
+    username: String,
+    restrictions: crate::policy::Restrictions,
+    created: String,
+    updated: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<crate::credential::Origin>,
+    #[serde(default)]
+    backend: Backend,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    item: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exchanged: Option<Exchanged>,
+}
+
+impl From<Record> for Saved {
+    fn from(r: Record) -> Saved {
+        let Record {
+            id,
+            name,
+            description,
+            provider,
+            registry,
+            username,
+            restrictions,
+            created,
+            updated,
+            origin,
+            backend,
+            secret,
+            item,
+            exchanged,
+        } = r;
+        let cred = Credential {
+            id,
+            name,
+            description,
+            provider,
+            registry,
+            username,
+            restrictions,
+            created,
+            updated,
+            origin,
+        };
+        Saved {
+            cred,
+            backend,
+            secret,
+            item,
+            exchanged,
+        }
+    }
+}
+
+impl From<Saved> for Record {
+    fn from(s: Saved) -> Record {
+        let Saved {
+            cred,
+            backend,
+            secret,
+            item,
+            exchanged,
+        } = s;
+        let Credential {
+            id,
+            name,
+            description,
+            provider,
+            registry,
+            username,
+            restrictions,
+            created,
+            updated,
+            origin,
+        } = cred;
+        Record {
+            id,
+            name,
+            description,
+            provider,
+            registry,
+            username,
+            restrictions,
+            created,
+            updated,
+            origin,
+            backend,
+            secret,
+            item,
+            exchanged,
+        }
+    }
 }
 
 /// A registry token obtained for a credential's secret, and until when it works.
