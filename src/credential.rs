@@ -60,6 +60,16 @@ pub struct Credential {
     pub origin: Option<Origin>,
 }
 
+impl Credential {
+    /// Marks a synced credential as changed on this machine, so the next `sync` fetches
+    /// Northflank's version again instead of taking it as unchanged.
+    pub fn changed_locally(&mut self) {
+        if let Some(origin) = &mut self.origin {
+            origin.updated_at = None;
+        }
+    }
+}
+
 /// The Northflank credential a synced one mirrors (SPEC §9): a re-sync finds it again by
 /// `credential_id` (also after a rename) and removes it only when the same origin no longer
 /// lists it.
@@ -70,6 +80,10 @@ pub struct Origin {
     /// The team it was synced from with `--team`; `None` for the token's own account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// The API it was synced from (`https://api.northflank.com`, or `NORTHFLANK_API_URL`'s):
+    /// a sync against another API (staging, a second installation) leaves it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
     /// Northflank's `updatedAt` when it was last fetched: an unchanged one is not fetched again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
@@ -95,23 +109,24 @@ pub fn now_rfc3339() -> String {
 }
 
 fn rfc3339(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days as i64 + 719_468;
+    let (y, m, d, hh, mm, ss) = utc(secs as i64);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+}
+
+/// Unix seconds as UTC (year, month, day, hour, minute, second), without a date crate:
+/// Howard Hinnant's `civil_from_days` (proleptic Gregorian). Also what SigV4 signs with.
+pub fn utc(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
+    let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

@@ -199,3 +199,25 @@ fn a_new_key_pair_drops_the_cached_token_and_a_docker_login_is_a_plain_registry_
     let ls = stdout(&h.run(&["ls", "--json"], b""));
     assert_contains(&ls, "\"provider\": \"custom\"");
 }
+
+#[test]
+fn an_imported_docker_config_for_an_ecr_host_is_a_plain_registry_login() {
+    let Some((h, fake)) = setup("ecr_import", json!({}), &[]) else {
+        return;
+    };
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("AWS:imported-token");
+    let config = h.dir.path().join("config.json");
+    let text = json!({"auths": {host(): {"auth": auth}}}).to_string();
+    std::fs::write(&config, text).unwrap();
+    assert_ok(
+        &h.run(&["import-docker-config", config.to_str().unwrap()], b""),
+        "import",
+    );
+    assert_exact(
+        &get(&h, &fake, None),
+        0,
+        &get_answer(&host(), "AWS", "imported-token"),
+    );
+    assert_eq!(fake.stats().requests, 0, "nothing to exchange");
+}

@@ -128,7 +128,7 @@ fn a_first_sync_mirrors_what_can_be_mirrored_with_restrictions_and_origins() {
     assert_eq!(gh["created"], "2026-01-01T00:00:00.000Z");
     assert_eq!(
         gh["origin"],
-        json!({"credential_id": "gh-1", "updated_at": "2026-02-01T00:00:00.000Z"})
+        json!({"credential_id": "gh-1", "api": api.url(), "updated_at": "2026-02-01T00:00:00.000Z"})
     );
     assert_eq!(
         listed.iter().find(|c| c["name"] == "quay io").unwrap()["provider"],
@@ -399,4 +399,65 @@ fn a_login_during_a_sync_is_kept_and_a_killed_sync_finishes_on_the_next_run() {
         assert_ok(&sync(&h, &api, &[]), "the next sync");
         assert_eq!(h.ls_json(&[]).len(), 5, "{step}");
     }
+}
+
+#[test]
+fn two_credentials_trading_projects_sync_in_one_go() {
+    let mut a = credential(1, "t1");
+    let mut b = credential(2, "t1");
+    for (c, p) in [(&mut a, "p1"), (&mut b, "p2")] {
+        c["registryUrl"] = json!("shared.example.com");
+        c["restrictions"] = json!({"restricted": true, "projects": [p]});
+    }
+    let Some(api) = FakeApi::start("sync_trade", &fixture(vec![a.clone(), b.clone()])) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    h.assert_serves("shared.example.com", Some("p1"), "user1", "pw-1");
+    a["restrictions"] = json!({"restricted": true, "projects": ["p2"]});
+    b["restrictions"] = json!({"restricted": true, "projects": ["p1"]});
+    a["updatedAt"] = json!("t2");
+    b["updatedAt"] = json!("t2");
+    api.set_fixture(&fixture(vec![a, b]));
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "the trade");
+    h.assert_serves("shared.example.com", Some("p1"), "user2", "pw-2");
+    h.assert_serves("shared.example.com", Some("p2"), "user1", "pw-1");
+}
+
+#[test]
+fn a_sync_against_another_api_never_removes_what_this_one_synced() {
+    let Some(prod) = FakeApi::start("sync_two_apis_a", &fixture(vec![credential(1, "t1")])) else {
+        return;
+    };
+    let Some(staging) = FakeApi::start("sync_two_apis_b", &fixture(vec![credential(2, "t1")]))
+    else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &prod, &[]), "sync from one API");
+    assert_ok(&sync(&h, &staging, &[]), "sync from another");
+    assert_eq!(h.ls_names(&[]), ["cred 1", "cred 2"]);
+}
+
+#[test]
+fn a_synced_credential_changed_here_gets_northflanks_back_at_the_next_sync() {
+    let mut c = credential(1, "t1");
+    c["restrictions"] = json!({"restricted": true, "projects": ["prod"]});
+    let Some(api) = FakeApi::start("sync_local_edit", &fixture(vec![c])) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    assert_ok(
+        &h.run(&["restrict", "cred 1", "--unrestricted"], b""),
+        "a local widening",
+    );
+    h.assert_serves("r1.example.com", None, "user1", "pw-1");
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "next sync");
+    assert!(stdout(&out).contains("1 updated"), "{}", stdout(&out));
+    assert_exact(&h.get_as("r1.example.com", None), 1, NOT_FOUND);
+    h.assert_serves("r1.example.com", Some("prod"), "user1", "pw-1");
 }

@@ -240,13 +240,7 @@ fn apply(
     for (f, step) in found.iter().zip(steps) {
         match step {
             None => {}
-            Some(Step::Update { id, .. }) => {
-                tx.update(id, |c| {
-                    c.username = f.username.clone();
-                    c.updated = now_rfc3339();
-                })?;
-                tx.set_secret(id, f.secret.clone())?;
-            }
+            Some(Step::Update { id, .. }) => tx.replace_login(id, &f.username, f.secret.clone())?,
             Some(Step::Create { name }) => {
                 let now = now_rfc3339();
                 let cred = Credential {

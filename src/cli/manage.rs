@@ -166,6 +166,7 @@ pub fn restrict(store: &Store, a: RestrictArgs) -> anyhow::Result<()> {
         tx.update(&saved.id, |c| {
             c.restrictions = restrictions;
             c.updated = now_rfc3339();
+            c.changed_locally();
         })
     })?;
     output::line(&format!("{:?} is now available to {scope}", a.name))?;
@@ -179,6 +180,7 @@ pub fn rename(store: &Store, old: &str, new: &str) -> anyhow::Result<()> {
         tx.update(&saved.id, |c| {
             c.name = new.to_string();
             c.updated = now_rfc3339();
+            c.changed_locally();
         })?;
         Ok(saved.registry.clone())
     })?;

@@ -76,19 +76,27 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
         ..api::Options::default()
     };
     let api = Api::new(&found, options)?;
+    let api_base = found.base.as_str().to_string();
     let known = {
         let saved: Vec<Saved> = store.summaries()?.into_values().flatten().collect();
-        plan::known(&locals(&saved), &scope)
+        plan::known(&locals(&saved, &api_base), &scope)
     };
     let fetched = fetch(&api, &scope, &known)?;
     let report = if a.dry_run {
         let saved: Vec<Saved> = store.summaries()?.into_values().flatten().collect();
-        Report::of(&plan::plan(&fetched, &locals(&saved)), &fetched, true)
+        Report::of(
+            &plan::plan(&fetched, &locals(&saved, &api_base)),
+            &fetched,
+            true,
+        )
     } else {
         store.write(|tx| {
             let saved = tx.all()?;
-            let plan = plan::plan(&fetched, &locals(&saved));
-            apply(tx, &plan.steps, &scope)?;
+            let plan = plan::plan(&fetched, &locals(&saved, &api_base));
+            // Steps may pass through ambiguous states (two credentials trading projects);
+            // the plan's end state is checked, once per registry, at commit.
+            tx.check_ambiguity_at_commit();
+            apply(tx, &plan.steps, &scope, &api_base)?;
             if let Some(user) = &a.registry_login {
                 registry_login(tx, user, &found.token)?;
             }
@@ -129,8 +137,9 @@ fn fetch(
     result
 }
 
-/// The planner's view of what is saved.
-fn locals(saved: &[Saved]) -> Vec<Local<'_>> {
+/// The planner's view of what is saved. A credential synced from another API is, for this
+/// sync, like one saved here: never touched.
+fn locals<'a>(saved: &'a [Saved], api: &str) -> Vec<Local<'a>> {
     saved
         .iter()
         .map(|c| Local {
@@ -140,14 +149,17 @@ fn locals(saved: &[Saved]) -> Vec<Local<'_>> {
             username: &c.username,
             description: &c.description,
             restrictions: &c.restrictions,
-            origin: c.origin.as_ref(),
+            origin: c
+                .origin
+                .as_ref()
+                .filter(|o| o.api.as_deref().is_none_or(|a| a == api)),
         })
         .collect()
 }
 
 /// Applies the plan's steps (removals, then renames and updates, then creations) through the
 /// store's transaction, which places every secret.
-fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope) -> crate::Result<()> {
+fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope, api: &str) -> crate::Result<()> {
     // Two credentials may swap names: give every renamed one a free temporary name first.
     let mut renamed = Vec::new();
     for step in steps {
@@ -173,7 +185,7 @@ fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope) -> crate::Result<()> {
                     Some(i) => renamed[i].0.clone(),
                     None => tx.named(name)?.id.clone(),
                 };
-                let fields = synced(upstream, scope);
+                let fields = synced(upstream, scope, api);
                 tx.update(&id, |c| {
                     let created = std::mem::take(&mut c.created);
                     *c = Credential {
@@ -185,7 +197,7 @@ fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope) -> crate::Result<()> {
                 tx.set_secret(&id, upstream.secret.clone())?;
             }
             Step::Create(upstream) => {
-                tx.insert(synced(upstream, scope), upstream.secret.clone())?
+                tx.insert(synced(upstream, scope, api), upstream.secret.clone())?
             }
             Step::Skip { .. } | Step::Keep { .. } => {}
         }
@@ -197,8 +209,10 @@ fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope) -> crate::Result<()> {
 }
 
 /// A credential as Northflank holds it, with where it came from.
-fn synced(u: &Upstream, scope: &Scope) -> Credential {
+fn synced(u: &Upstream, scope: &Scope, api: &str) -> Credential {
     let now = now_rfc3339();
+    let mut origin = u.origin(scope);
+    origin.api = Some(api.to_string());
     Credential {
         id: String::new(),
         name: u.name.clone(),
@@ -209,7 +223,7 @@ fn synced(u: &Upstream, scope: &Scope) -> Credential {
         restrictions: u.restrictions.clone(),
         created: u.created_at.clone().unwrap_or_else(|| now.clone()),
         updated: u.updated_at.clone().unwrap_or(now),
-        origin: Some(u.origin(scope)),
+        origin: Some(origin),
     }
 }
 

@@ -101,6 +101,7 @@ impl Upstream {
         Origin {
             credential_id: self.id.clone(),
             team: scope.team().map(str::to_string),
+            api: None,
             updated_at: self.updated_at.clone(),
         }
     }
@@ -191,6 +192,7 @@ mod tests {
         let origin = |team: Option<&str>| Origin {
             credential_id: "c".into(),
             team: team.map(str::to_string),
+            api: None,
             updated_at: None,
         };
         assert!(team.owns(&origin(Some("t"))));

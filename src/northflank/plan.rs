@@ -559,6 +559,7 @@ mod tests {
             origin: origin.map(|(id, team)| Origin {
                 credential_id: id.into(),
                 team: team.map(str::to_string),
+                api: None,
                 updated_at: Some("t1".into()),
             }),
         }

@@ -311,16 +311,7 @@ fn store(input: codec::Credentials, view: &View) -> Result<()> {
         match policy::store_target(creds, |c| &c.restrictions, |c| &c.name, &view.project) {
             StoreTarget::Update(i) => {
                 let id = creds[i].id.clone();
-                tx.update(&id, |c| {
-                    c.username = input.username;
-                    c.updated = now_rfc3339();
-                    // A login saves a ready registry secret: a key pair that was exchanged
-                    // for tokens is replaced by it, and served as it is from now on.
-                    if c.provider.exchanges_secret() {
-                        c.provider = Provider::guess(&key);
-                    }
-                })?;
-                tx.set_secret(&id, input.secret)
+                tx.replace_login(&id, &input.username, input.secret)
             }
             StoreTarget::Create(restrictions) => {
                 let name = free_name(tx, &key)?;

@@ -222,6 +222,31 @@ pub(super) fn list(root: &Path) -> Result<BTreeMap<String, Stamp>> {
     Ok(files)
 }
 
+/// One registry file of the store and what reading it gave.
+pub(super) struct Read {
+    pub name: String,
+    pub path: PathBuf,
+    pub stamp: Stamp,
+    pub file: Result<Option<RegistryFile>>,
+}
+
+/// Every registry file `stamps` names (see [`list`]), read.
+pub(super) fn read_each(root: &Path, stamps: &BTreeMap<String, Stamp>) -> Vec<Read> {
+    stamps
+        .iter()
+        .map(|(name, stamp)| {
+            let path = root.join(REGISTRIES).join(name);
+            let file = read_registry(&path);
+            Read {
+                name: name.clone(),
+                path,
+                stamp: *stamp,
+                file,
+            }
+        })
+        .collect()
+}
+
 /// Writes `bytes` as the store file `path` (private, atomic).
 pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fsutil::write_atomic(path, bytes, fsutil::Keep::Private)
@@ -258,10 +283,18 @@ fn check_version(path: &Path, version: u32) -> Result<()> {
 }
 
 fn corrupt(path: &Path, e: &serde_json::Error) -> Error {
-    // serde_json's message names a position, never the content, so no secret can leak here.
+    // Only the kind and the position: serde_json's own messages quote values ("invalid type:
+    // string \"…\""), and these files hold secrets.
+    let what = match e.classify() {
+        serde_json::error::Category::Eof => "cut short",
+        _ => "not the store's JSON",
+    };
     Error::Store(format!(
-        "store file {} is corrupt ({e}); restore it from a backup or remove it and save the credential again",
-        path.display()
+        "store file {} is corrupt ({what} at line {} column {}); restore it from a backup or remove \
+         it and save the credential again",
+        path.display(),
+        e.line(),
+        e.column()
     ))
 }
 
@@ -295,6 +328,17 @@ pub(super) fn registry_path(root: &Path, key: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corrupt_file_is_reported_without_its_content() {
+        let e = serde_json::from_str::<RegistryFile>(
+            r#"{"version":2,"registry":"x","credentials":[{"name":"hunter2-secret","provider":7}]}"#,
+        )
+        .unwrap_err();
+        let msg = corrupt(Path::new("/s/r.json"), &e).to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains("not the store's JSON at line 1"), "{msg}");
+    }
 
     #[test]
     fn file_names_are_safe_and_distinct() {

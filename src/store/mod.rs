@@ -317,9 +317,8 @@ impl Store {
 
     fn read_all(&self) -> Result<BTreeMap<String, Vec<Saved>>> {
         let mut all = BTreeMap::new();
-        for name in files::list(&self.dir)?.keys() {
-            let path = self.dir.join(files::REGISTRIES).join(name);
-            if let Some(file) = files::read_registry(&path)?
+        for read in files::read_each(&self.dir, &files::list(&self.dir)?) {
+            if let Some(file) = read.file?
                 && !file.credentials.is_empty()
             {
                 all.insert(file.registry, file.credentials);
@@ -359,17 +358,16 @@ impl Store {
         if let Ok(all) = self.summaries() {
             return Ok(all);
         }
-        let mut all = BTreeMap::new();
-        for name in files::list(&self.dir)?.keys() {
-            let path = self.dir.join(files::REGISTRIES).join(name);
-            if let Ok(Some(file)) = files::read_registry(&path) {
-                all.insert(
+        Ok(files::read_each(&self.dir, &files::list(&self.dir)?)
+            .into_iter()
+            .filter_map(|read| read.file.ok().flatten())
+            .map(|file| {
+                (
                     file.registry,
                     file.credentials.iter().map(Saved::summary).collect(),
-                );
-            }
-        }
-        Ok(all)
+                )
+            })
+            .collect())
     }
 
     /// The credential called `name`, without its secret.
@@ -399,13 +397,8 @@ impl Store {
                 if let Some(secret) = &saved.secret {
                     return Ok(secret.clone());
                 }
-                let key = crate::host::normalize(&saved.registry).map_err(|e| {
-                    Error::Store(format!("credential {name:?} has an invalid registry ({e})"))
-                })?;
-                self.registry(&key)?
-                    .into_iter()
-                    .find(|c| c.id == saved.id)
-                    .and_then(|c| c.secret)
+                self.reread(saved)?
+                    .secret
                     .ok_or_else(|| {
                         Error::Store(format!(
                             "credential {name:?} has no secret in the store; save it again with `add` or `docker login`"
@@ -414,6 +407,15 @@ impl Store {
             }
             (Backend::Keyring, Some(item)) => match keychain::get(item) {
                 Ok(Some(secret)) => Ok(secret),
+                // A writer replaced the secret and deleted the old item between our read of
+                // the record and of the item: the record names the new one now.
+                Ok(None)
+                    if self
+                        .reread(saved)
+                        .is_ok_and(|c| c.item.as_ref() != Some(item)) =>
+                {
+                    self.secret(&self.reread(saved)?)
+                }
                 Ok(None) => Err(Error::Keychain(format!(
                     "the keychain has no secret for credential {name:?} (service {}, account {item}): \
                      unlock the keychain if it is locked, otherwise save the credential again",
@@ -427,6 +429,25 @@ impl Store {
                 "credential {name:?} names no keychain item; save it again"
             ))),
         }
+    }
+
+    /// The record of `saved` as it is on disk now, secret included.
+    fn reread(&self, saved: &Saved) -> Result<Saved> {
+        let key = crate::host::normalize(&saved.registry).map_err(|e| {
+            Error::Store(format!(
+                "credential {:?} has an invalid registry ({e})",
+                saved.name
+            ))
+        })?;
+        self.registry(&key)?
+            .into_iter()
+            .find(|c| c.id == saved.id)
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "credential {:?} changed while reading it; try again",
+                    saved.name
+                ))
+            })
     }
 
     /// A short-lived registry token for `saved` (an ECR credential): the cached one while it
@@ -446,22 +467,7 @@ impl Store {
         let path = self.dir.join(files::EXCHANGE_LOCK);
         let lock = fsutil::open_lock_file(&path).map_err(|e| files::file_error(&path, &e))?;
         wait_for_lock(&lock, &path)?;
-        let key = crate::host::normalize(&saved.registry).map_err(|e| {
-            Error::Store(format!(
-                "credential {:?} has an invalid registry ({e})",
-                saved.name
-            ))
-        })?;
-        let current = self
-            .registry(&key)?
-            .into_iter()
-            .find(|c| c.id == saved.id)
-            .ok_or_else(|| {
-                Error::Conflict(format!(
-                    "credential {:?} changed while reading it; try again",
-                    saved.name
-                ))
-            })?;
+        let current = self.reread(saved)?;
         if let Some(token) = current.fresh_token(now) {
             return Ok(token.clone());
         }
@@ -481,7 +487,7 @@ impl Store {
             }
         };
         let token = fetched.token.clone();
-        if let Err(e) = self.write(|tx| tx.cache_token(&current.id, fetched)) {
+        if let Err(e) = self.write(|tx| tx.cache_token(&current, fetched)) {
             // The token works all the same; the next `get` exchanges again.
             self.notice(&format!("the registry token could not be cached ({e})"));
         }
@@ -495,13 +501,13 @@ impl Store {
         if !self.check_readable()? {
             return Ok(Vec::new());
         }
-        Ok(files::list(&self.dir)?
-            .into_keys()
-            .map(|name| {
-                let path = self.dir.join(files::REGISTRIES).join(name);
-                let read =
-                    files::read_registry(&path).map(|f| f.map_or(0, |f| f.credentials.len()));
-                (path, read)
+        Ok(files::read_each(&self.dir, &files::list(&self.dir)?)
+            .into_iter()
+            .map(|read| {
+                (
+                    read.path,
+                    read.file.map(|f| f.map_or(0, |f| f.credentials.len())),
+                )
             })
             .collect())
     }

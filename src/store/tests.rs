@@ -242,3 +242,70 @@ fn items_left_by_a_killed_writer_are_swept_by_the_next_keychain_write() {
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(read_back(&store).1, "last");
 }
+
+#[test]
+fn a_commit_that_fails_half_way_keeps_the_keychain_items_of_what_it_wrote() {
+    let _kc = keychain::memory::isolate();
+    let (_dir, store) = store();
+    let err = store
+        .write(|tx| {
+            tx.set_default_backend(Backend::Keyring);
+            tx.insert(cred("first", "a.example.com", "u1", &[]), Secret::new("s1"))?;
+            tx.insert(
+                cred("second", "b.example.com", "u2", &[]),
+                Secret::new("s2"),
+            )?;
+            tx::fault::fail_at(Some("between-registries"));
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    // Whatever was written reads back whole: its item was not deleted with the failed rest.
+    let saved: Vec<Saved> = store.all().unwrap().into_values().flatten().collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let secret = store.secret(&saved[0]).unwrap();
+    assert_eq!(
+        secret.expose(),
+        if saved[0].name == "first" { "s1" } else { "s2" }
+    );
+    // The next write sweeps the item nothing refers to.
+    store
+        .write(|tx| tx.insert(cred("third", "c.example.com", "u3", &[]), Secret::new("s3")))
+        .unwrap();
+    assert_eq!(keychain::items().unwrap().unwrap().len(), 2);
+}
+
+#[test]
+fn a_token_is_never_cached_on_a_record_that_changed_since_the_exchange() {
+    let (_dir, store, id) = seeded(Backend::File);
+    let before = store
+        .registry(&crate::host::normalize("ghcr.io").unwrap())
+        .unwrap()
+        .remove(0);
+    store
+        .write(|tx| tx.set_secret(&id, Secret::new("rotated")))
+        .unwrap();
+    let token = Exchanged {
+        token: Secret::new("old-key-token"),
+        expires_at: i64::MAX,
+    };
+    store
+        .write(|tx| tx.cache_token(&before, token.clone()))
+        .unwrap();
+    let now = store
+        .registry(&crate::host::normalize("ghcr.io").unwrap())
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        now.exchanged, None,
+        "the old key's token is not this record's"
+    );
+    store
+        .write(|tx| tx.cache_token(&now, token.clone()))
+        .unwrap();
+    let cached = store
+        .registry(&crate::host::normalize("ghcr.io").unwrap())
+        .unwrap()
+        .remove(0);
+    assert_eq!(cached.exchanged, Some(token));
+}

@@ -45,6 +45,13 @@ pub struct Tx<'a> {
     /// Keychain items of records this transaction replaced or removed, with the credential's
     /// name for messages; deleted after the commit.
     discard: Vec<(String, String)>,
+    /// Set once the first registry file of the commit is written: from then on the items this
+    /// transaction created may be named by saved records, and only the sweep may delete them.
+    writing: bool,
+    /// Whether the ambiguity of each registry is checked once at commit, for a writer (`sync`)
+    /// whose steps pass through states that are ambiguous on the way (two credentials trading
+    /// their projects).
+    check_at_commit: bool,
 }
 
 pub(super) fn run<T>(store: &Store, lock: File, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
@@ -60,11 +67,13 @@ pub(super) fn run<T>(store: &Store, lock: File, f: impl FnOnce(&mut Tx) -> Resul
         directory: None,
         created: Vec::new(),
         discard: Vec::new(),
+        writing: false,
+        check_at_commit: false,
     };
     let out = match f(&mut tx).and_then(|out| tx.commit().map(|()| out)) {
         Ok(out) => out,
         Err(e) => {
-            if !fault::crashed() {
+            if !fault::crashed() && !tx.writing {
                 tx.abandon();
             }
             return Err(e);
@@ -147,7 +156,9 @@ impl Tx<'_> {
             item: None,
             exchanged: None,
         };
-        check_unambiguous(&key, self.load(key.as_str())?, Some(&saved))?;
+        if !self.check_at_commit {
+            check_unambiguous(&key, self.load(key.as_str())?, Some(&saved))?;
+        }
         let backend = self.backend_for_new()?;
         self.place(&mut saved, backend, secret)?;
         self.directory()?.add(&saved, key.as_str());
@@ -182,8 +193,10 @@ impl Tx<'_> {
                 .filter(|(j, _)| *j != i)
                 .map(|(_, c)| c.clone())
                 .collect();
-            check_unambiguous(&new_key, &others, Some(&saved))?;
-        } else {
+            if !self.check_at_commit {
+                check_unambiguous(&new_key, &others, Some(&saved))?;
+            }
+        } else if !self.check_at_commit {
             check_unambiguous(&new_key, self.load(new_key.as_str())?, Some(&saved))?;
         }
         let directory = self.directory()?;
@@ -257,10 +270,46 @@ impl Tx<'_> {
 
     /// Caches a registry token obtained for a credential's secret (see
     /// [`Store::exchanged_token`]).
-    pub fn cache_token(&mut self, id: &str, token: super::Exchanged) -> Result<()> {
-        let (key, i) = self.locate(id)?;
-        self.load(&key)?[i].exchanged = Some(token);
+    /// Nothing is cached when the record changed since `exchanged_for` was read (a new key
+    /// pair saved meanwhile): the token belongs to the old one.
+    pub fn cache_token(&mut self, exchanged_for: &Saved, token: super::Exchanged) -> Result<()> {
+        let (key, i) = self.locate(&exchanged_for.id)?;
+        let current = &mut self.load(&key)?[i];
+        let same = Saved {
+            exchanged: None,
+            ..current.clone()
+        } == Saved {
+            exchanged: None,
+            ..exchanged_for.clone()
+        };
+        if same {
+            current.exchanged = Some(token);
+        }
         Ok(())
+    }
+
+    /// Replaces the user name and secret of a credential with what a login (`docker login`,
+    /// an imported `config.json`) gives: a ready registry secret. A key pair that was exchanged
+    /// for tokens (ECR) is replaced by it and served as it is from now on; a synced credential
+    /// changed here is fetched again by the next `sync`, which puts Northflank's back.
+    pub fn replace_login(&mut self, id: &str, username: &str, secret: Secret) -> Result<()> {
+        self.update(id, |c| {
+            c.username = username.to_string();
+            c.updated = crate::credential::now_rfc3339();
+            if c.provider.exchanges_secret()
+                && let Ok(key) = host::normalize(&c.registry)
+            {
+                c.provider = crate::provider::Provider::guess(&key);
+            }
+            c.changed_locally();
+        })?;
+        self.set_secret(id, secret)
+    }
+
+    /// Checks that no project is served two credentials of one registry once, at commit, for
+    /// each registry changed — instead of after every step (see `check_at_commit`).
+    pub fn check_ambiguity_at_commit(&mut self) {
+        self.check_at_commit = true;
     }
 
     /// Makes `backend` the store's choice for new secrets (`migrate`).
@@ -401,9 +450,18 @@ impl Tx<'_> {
         let old = files::read_index(&root).filter(|index| index.matches(&before));
         // Files that gain credentials first: a credential moved to another registry is, if the
         // writer dies half-way, in both files for a moment rather than in neither.
+        if self.check_at_commit {
+            for (key, creds) in &changed {
+                check_unambiguous(&canonical(key)?, creds, None)?;
+            }
+        }
         let mut order: Vec<(&String, &Vec<Saved>)> = changed.iter().collect();
         order.sort_by_key(|(key, now)| now.len() < self.loaded[*key].0.len());
-        for (key, creds) in order {
+        self.writing = true;
+        for (i, (key, creds)) in order.into_iter().enumerate() {
+            if i > 0 {
+                fault::point("between-registries")?;
+            }
             files::write_registry(&files::registry_path(&root, key), key, creds)?;
         }
         crate::fsutil::sync_dir(&root.join(files::REGISTRIES));
@@ -533,14 +591,14 @@ fn build_index(
         version: files::FORMAT_VERSION,
         files: BTreeMap::new(),
     };
-    for (name, stamp) in files_now {
-        let file = files::read_registry(&root.join(files::REGISTRIES).join(name)).ok()??;
+    for read in files::read_each(root, files_now) {
+        let file = read.file.ok()??;
         let entry = files::Indexed {
-            stamp: *stamp,
+            stamp: read.stamp,
             registry: file.registry,
             credentials: file.credentials.iter().map(Saved::summary).collect(),
         };
-        index.files.insert(name.clone(), entry);
+        index.files.insert(read.name, entry);
     }
     Some(index)
 }
@@ -582,6 +640,14 @@ pub(crate) mod fault {
     thread_local! {
         static AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
         static HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        static FAIL: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// Unit tests: the next transaction of this thread fails at `step` as an I/O error would
+    /// (a full disk), with its normal clean-up.
+    #[cfg(test)]
+    pub fn fail_at(step: Option<&'static str>) {
+        FAIL.with(|f| f.set(step));
     }
 
     /// Unit tests: the next transaction of this thread stops dead at `step`.
@@ -592,6 +658,11 @@ pub(crate) mod fault {
     }
 
     pub fn point(step: &'static str) -> Result<()> {
+        #[cfg(test)]
+        if FAIL.with(|f| f.get()) == Some(step) {
+            FAIL.with(|f| f.set(None));
+            return Err(Error::Store(format!("injected failure at {step}")));
+        }
         #[cfg(test)]
         if AT.with(|a| a.get()) == Some(step) {
             HIT.with(|h| h.set(true));

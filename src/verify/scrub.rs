@@ -33,7 +33,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 #[derive(Debug, Default)]
 pub(super) struct Scrubber {
     /// Every `WINDOW`-character piece of every long form.
-    windows: HashSet<Vec<char>>,
+    windows: HashSet<[char; WINDOW]>,
     /// Forms shorter than `WINDOW` (but at least 3 characters), removed when whole.
     whole: Vec<Vec<char>>,
 }
@@ -77,7 +77,8 @@ impl Scrubber {
         let chars: Vec<char> = form.chars().collect();
         if chars.len() >= WINDOW {
             for w in chars.windows(WINDOW) {
-                self.windows.insert(w.to_vec());
+                self.windows
+                    .insert(w.try_into().expect("BUG: windows are WINDOW long"));
             }
         } else if chars.len() >= 3 && !self.whole.contains(&chars) {
             self.whole.push(chars);
@@ -90,7 +91,8 @@ impl Scrubber {
         let mut hidden = vec![false; chars.len()];
         if chars.len() >= WINDOW {
             for (i, w) in chars.windows(WINDOW).enumerate() {
-                if self.windows.contains(w) {
+                let w: [char; WINDOW] = w.try_into().expect("BUG: windows are WINDOW long");
+                if self.windows.contains(&w) {
                     hidden[i..i + WINDOW].fill(true);
                 }
             }
