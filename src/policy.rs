@@ -64,14 +64,15 @@ pub fn valid_project_id(id: &str) -> bool {
 /// The current project, as `NORTHFLANK_PROJECT` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Project {
-    /// Unset or empty: only unrestricted credentials are visible, and protocol writes act on
-    /// the unrestricted one.
+    /// Unset: only unrestricted credentials are visible, and protocol writes act on the
+    /// unrestricted one.
     Unset,
     /// A well-formed project id.
     Id(String),
-    /// Set to something that is no project id (not UTF-8, `p1,p2`, `a b`): it sees what
-    /// [`Project::Unset`] sees (fail closed), and protocol writes refuse, so a typo can never
-    /// overwrite the credential every project shares.
+    /// Set to something that is no project id (empty, not UTF-8, `p1,p2`, `a b`): it sees what
+    /// [`Project::Unset`] sees (fail closed), and protocol writes refuse, so a typo — or
+    /// `NORTHFLANK_PROJECT=$UNSET_VARIABLE` in a CI file — can never overwrite or log out the
+    /// credential every project shares. Only a variable that is really unset writes there.
     Invalid(String),
 }
 
@@ -80,7 +81,6 @@ impl Project {
     pub fn from_env(raw: Option<&std::ffi::OsStr>) -> Project {
         match raw {
             None => Project::Unset,
-            Some(v) if v.is_empty() => Project::Unset,
             Some(v) => match v.to_str() {
                 Some(s) if valid_project_id(s) => Project::Id(s.to_string()),
                 _ => Project::Invalid(v.to_string_lossy().into_owned()),
@@ -131,11 +131,14 @@ pub fn store_target<T>(
         },
         Project::Id(p) => match position(items, &restrictions, Some(p)) {
             Some(i) if only_for(restrictions(&items[i]), p) => StoreTarget::Update(i),
-            Some(i) if restrictions(&items[i]).restricted => StoreTarget::Refuse(format!(
-                "the credential {:?} that project {p} uses here is shared with {}, so a login in {p} would change it for them too: give {p} its own credential with `add --project {p}`, or change the shared one with NORTHFLANK_PROJECT unset and `rm`/`add`",
-                name(&items[i]),
-                restrictions(&items[i]).scope()
-            )),
+            Some(i) if restrictions(&items[i]).restricted => {
+                let (name, r) = (name(&items[i]), restrictions(&items[i]));
+                StoreTarget::Refuse(format!(
+                    "the credential {name:?} that project {p} uses here is shared with {}, so a login in {p} would change it for them too: take {p} off it (restrict {name:?} --project {}) and log in again, or replace it for all of them with `rm` and `add`",
+                    r.scope(),
+                    others(r, p),
+                ))
+            }
             // Served the unrestricted one (or nothing): the project gets one of its own.
             _ => StoreTarget::Create(Restrictions::to_projects(vec![p.clone()])),
         },
@@ -157,13 +160,33 @@ pub fn erase_target<T>(
         Project::Id(p) => match position(items, &restrictions, Some(p)) {
             None => Ok(None),
             Some(i) if only_for(restrictions(&items[i]), p) => Ok(Some(i)),
-            Some(i) => Err(format!(
-                "left {:?} alone: it serves {} too, so a logout in project {p} must not remove it (remove it with `rm`, or log out with NORTHFLANK_PROJECT unset)",
-                name(&items[i]),
-                restrictions(&items[i]).scope()
-            )),
+            Some(i) => {
+                let (name, r) = (name(&items[i]), restrictions(&items[i]));
+                Err(if r.restricted {
+                    format!(
+                        "left {name:?} alone: it serves {} too, so a logout in project {p} must not remove it (take {p} off it with `restrict {name:?} --project {}`, or remove it with `rm`)",
+                        r.scope(),
+                        others(r, p),
+                    )
+                } else {
+                    format!(
+                        "left {name:?} alone: it serves all projects, so a logout in project {p} must not remove it (remove it with `rm`, or log out with {PROJECT_ENV} unset)"
+                    )
+                })
+            }
         },
     }
+}
+
+/// The projects of `r` other than `project`, for a `restrict` line that takes it off.
+fn others(r: &Restrictions, project: &str) -> String {
+    let rest: Vec<&str> = r
+        .projects
+        .iter()
+        .map(String::as_str)
+        .filter(|q| *q != project)
+        .collect();
+    rest.join(" --project ")
 }
 
 fn only_for(r: &Restrictions, project: &str) -> bool {
@@ -171,6 +194,11 @@ fn only_for(r: &Restrictions, project: &str) -> bool {
 }
 
 fn invalid_project(raw: &str) -> String {
+    if raw.is_empty() {
+        return format!(
+            "{PROJECT_ENV} is set but empty, so this could change the credential every project shares: set it to a project id, or unset it (env -u {PROJECT_ENV}) to change the unrestricted credential"
+        );
+    }
     format!(
         "{PROJECT_ENV}={raw:?} is not a project id (letters, digits and hyphens): fix it, or unset it to use the unrestricted credentials"
     )
@@ -343,7 +371,8 @@ mod tests {
         use std::ffi::OsStr;
         let p = |v: Option<&str>| Project::from_env(v.map(OsStr::new));
         assert_eq!(p(None), Project::Unset);
-        assert_eq!(p(Some("")), Project::Unset);
+        assert_eq!(p(Some("")), Project::Invalid(String::new()));
+        assert_eq!(p(Some("")).id(), None);
         assert_eq!(p(Some("a b")), Project::Invalid("a b".into()));
         assert_eq!(p(Some("p1,p2")).id(), None);
         assert_eq!(p(Some("my-Project-9")), Project::Id("my-Project-9".into()));

@@ -507,6 +507,91 @@ fn a_store_whose_server_url_holds_a_password_never_echoes_it() {
 }
 
 #[test]
+fn a_password_in_any_registry_address_never_reaches_a_message() {
+    let h = Helper::new();
+    h.add("p1 token", "github", None, "octo", "ghp_p1secret", &["p1"]);
+    let bad = "https://u:CANARYpass@evil.com";
+    let config = h.dir.path().join("in.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths":{{"{bad}":{{"auth":"dTpw"}},"u:CANARYpass@x.io":{{}}}}}}"#),
+    )
+    .unwrap();
+    let kubelet = format!(
+        r#"{{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"u:CANARYpass@ghcr.io/app"}}"#
+    );
+    let runs = [
+        h.run(&["import-docker-config", config.to_str().unwrap()], b""),
+        h.run(
+            &[
+                "add",
+                "xone",
+                "--provider",
+                "custom",
+                "--registry",
+                bad,
+                "--username",
+                "u",
+                "--password-stdin",
+            ],
+            b"s",
+        ),
+        h.run(&["configure", "--dry-run", "--registry", bad], b""),
+        h.run(&["verify", bad], b""),
+        h.run_env(
+            &["kubelet"],
+            kubelet.as_bytes(),
+            &[("NORTHFLANK_PROJECT", "p1")],
+        ),
+    ];
+    for out in runs {
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains("CANARYpass"), "{all}");
+        assert!(all.contains('…'), "the address is shown redacted: {all}");
+    }
+}
+
+#[test]
+fn export_never_replaces_a_device_a_fifo_or_a_link_to_one() {
+    let h = Helper::new();
+    h.add("p1 token", "github", None, "octo", "ghp_p1secret", &["p1"]);
+    let dir = h.dir.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    let fifo = dir.join("pipe");
+    mkfifo(&fifo);
+    let link = dir.join("null");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let folder = dir.join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    for (target, kind) in [
+        (&fifo, "a FIFO"),
+        (&link, "a link to a device"),
+        (&folder, "a directory"),
+    ] {
+        let out = h.run(
+            &["export", "--project", "p1", "-o", target.to_str().unwrap()],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", target.display());
+        let err = stderr(&out);
+        assert_contains(&err, kind);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!err.contains("ghp_p1secret"));
+    }
+    let t = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(t.is_fifo(), "the FIFO is still there");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
+
+#[test]
 fn a_restrict_conflict_names_the_credential_being_changed() {
     let h = Helper::new();
     h.add("first cred", "github", None, "u", "ghp_x", &["p2"]);

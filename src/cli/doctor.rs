@@ -312,6 +312,17 @@ fn project(store: &Store) -> Vec<Check> {
             "current project: {p} ({})",
             policy::PROJECT_ENV
         ))),
+        policy::Project::Invalid(v) if v.is_empty() => checks.push(problem(
+            Status::Warn,
+            format!(
+                "{} is set but empty: only unrestricted credentials are used, and docker login/logout leave them alone",
+                policy::PROJECT_ENV,
+            ),
+            format!(
+                "unset {0} to log in to the unrestricted credentials, or export {0}=<project id>",
+                policy::PROJECT_ENV
+            ),
+        )),
         policy::Project::Invalid(v) => checks.push(problem(
             Status::Fail,
             format!(

@@ -52,7 +52,7 @@ pub fn export(store: Store, a: ExportArgs) -> anyhow::Result<()> {
         project: Project::Id(check_project(&a.project)?),
     };
     if let Some(path) = &a.output {
-        check_output_folder(path, a.allow_shared_folder)?;
+        check_output(path, a.allow_shared_folder)?;
     }
     let mut entries = Vec::new();
     for summary in protocol::served(&view)? {
@@ -88,9 +88,28 @@ pub fn export(store: Store, a: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses a target folder that other users can write: they could read the file before it is
-/// complete or swap it, unless the caller says it is fine.
-fn check_output_folder(path: &Path, allow_shared: bool) -> anyhow::Result<()> {
+/// Refuses a target that is not a file (a device, a FIFO, a folder, a link to one: as root,
+/// `-o /dev/null` would otherwise replace the system's `/dev/null` with a file of secrets) and
+/// a target folder that other users can write (they could read the file before it is complete
+/// or swap it), unless the caller says that is fine. A link to a file is replaced, never
+/// written through.
+fn check_output(path: &Path, allow_shared: bool) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let link = meta.is_symlink();
+        let target = if link {
+            std::fs::metadata(path).ok()
+        } else {
+            Some(meta)
+        };
+        if let Some(t) = target.filter(|t| !t.is_file()) {
+            bail!(
+                "cannot write {}: it is {}{}, not a file: give the path of a file, or leave out -o to write to stdout",
+                path.display(),
+                if link { "a link to " } else { "" },
+                fsutil::kind_of(&t)
+            );
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -339,12 +339,13 @@ fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
                 seen.insert(found.key.clone(), (written.clone(), parsed.found.len()));
                 parsed.found.push(found);
             }
+            // A key that is no registry may hold a password (`https://user:pass@host`).
             Ok(None) => parsed.skipped.push((
-                written.clone(),
+                host::redacted(written),
                 "no credentials in the entry (docker leaves an empty one when a credential helper holds them)"
                     .to_string(),
             )),
-            Err(why) => parsed.failed.push((written.clone(), why)),
+            Err(why) => parsed.failed.push((host::redacted(written), why)),
         }
     }
     Ok(parsed)

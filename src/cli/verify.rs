@@ -55,7 +55,8 @@ pub fn run(store: Store, a: Args) -> anyhow::Result<()> {
         None => {
             let key = host::normalize(target).map_err(|e| {
                 anyhow::anyhow!(
-                    "{target:?} is neither a saved credential's name nor a registry ({e})"
+                    "{:?} is neither a saved credential's name nor a registry ({e})",
+                    host::redacted(target)
                 )
             })?;
             protocol::served_for(&view, &key)?.with_context(|| {

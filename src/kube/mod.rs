@@ -168,12 +168,33 @@ fn push_yaml_string(out: &mut String, s: &str) {
 /// Only for text that is not secret (image references, names, versions).
 fn shown(s: &str) -> String {
     const MAX: usize = 64;
+    // `user:password@ghcr.io/app` must not reach a log: everything before the last `@` of the
+    // name (a digest's `@sha256:…` is no user info) goes, as for any registry address.
+    let (name, digest) = match s.rsplit_once('@') {
+        Some((name, d))
+            if d.split_once(':')
+                .is_some_and(|(alg, _)| is_digest_algorithm(alg)) =>
+        {
+            (name, &s[name.len()..])
+        }
+        _ => (s, ""),
+    };
+    let s = format!("{}{digest}", crate::host::redacted(name));
     let head: String = s.chars().take(MAX).collect();
     let mut text = format!("{head:?}");
     if s.chars().nth(MAX).is_some() {
         text.push('…');
     }
     text
+}
+
+/// A digest algorithm of the reference grammar: `sha256`, `sha512`, `multihash+base58`, …
+fn is_digest_algorithm(alg: &str) -> bool {
+    !alg.is_empty()
+        && alg.starts_with(|c: char| c.is_ascii_lowercase())
+        && alg
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
 }
 
 #[cfg(test)]

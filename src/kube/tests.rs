@@ -482,7 +482,7 @@ fn image_registry_refuses_malformed_references() {
         image_registry("ghcr.io@evil.com/x")
             .unwrap_err()
             .to_string(),
-        "invalid image reference \"ghcr.io@evil.com/x\": the registry part is not a valid host[:port]"
+        "invalid image reference \"…@evil.com/x\": the registry part is not a valid host[:port]"
     );
     let long = format!("{}/x", "a.".repeat(100));
     let message = image_registry(&long).unwrap_err().to_string();
@@ -729,7 +729,7 @@ fn kubelet_request_errors_are_clear_and_one_line() {
         ),
         (
             kubelet_request(V1, "ghcr.io@evil.com/x"),
-            "invalid image reference \"ghcr.io@evil.com/x\": the registry part is not a valid host[:port]",
+            "invalid image reference \"…@evil.com/x\": the registry part is not a valid host[:port]",
         ),
     ];
     for (request, want) in cases {

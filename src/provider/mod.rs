@@ -177,7 +177,10 @@ impl Provider {
     /// was expected.
     pub fn registry(self, given: Option<&str>) -> Result<Key, String> {
         let given = given
-            .map(|r| host::normalize(r).map_err(|e| format!("invalid --registry {r:?}: {e}")))
+            .map(|r| {
+                host::normalize(r)
+                    .map_err(|e| format!("invalid --registry {:?}: {e}", host::redacted(r)))
+            })
             .transpose()?;
         let name = self.as_str();
         match (self.hosts(), given) {

@@ -75,7 +75,10 @@ pub fn command(store: &Store, a: Args) -> anyhow::Result<()> {
     let extra = a
         .registries
         .iter()
-        .map(|r| host::normalize(r).map_err(|e| anyhow::anyhow!("invalid --registry {r:?}: {e}")))
+        .map(|r| {
+            host::normalize(r)
+                .map_err(|e| anyhow::anyhow!("invalid --registry {:?}: {e}", host::redacted(r)))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let opts = Options {
         dry_run: a.dry_run,
