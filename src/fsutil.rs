@@ -285,7 +285,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], keep: Keep) -> io::Result<()> {
     let dir = parent(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
-        .rand_bytes(12)
+        .rand_bytes(TEMP_RANDOM)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     if let Keep::Like(old) = keep {
@@ -324,6 +324,17 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
+/// The random letters and digits after [`TEMP_PREFIX`] in a temp file's name.
+const TEMP_RANDOM: usize = 12;
+
+/// Whether `name` is one of [`write_atomic`]'s temp files (and not, say, a user's
+/// `.tmp-notes`, which no sweep may delete).
+pub fn is_temp_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+        .is_some_and(|r| r.len() == TEMP_RANDOM && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Removes the temp files that writers which died mid-write left in `dir`. Call it only
 /// while holding the lock every writer of `dir` takes, so no live writer owns one.
 pub fn sweep_temp_files(dir: &Path) {
@@ -331,7 +342,7 @@ pub fn sweep_temp_files(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        if is_temp_name(&entry.file_name()) {
             let _ = fs::remove_file(entry.path());
         }
     }

@@ -146,12 +146,33 @@ fn a_folder_that_is_no_store_is_never_chmodded_or_written_into() {
         assert_eq!(after, before, "nothing written into {}", dir.display());
         assert_eq!(mode(dir), mode_before, "{} not chmodded", dir.display());
     }
-    let out = h.run_env(
-        &["store"],
-        &store_json("ghcr.io"),
-        &[("NORTHFLANK_CONFIG_DIR", private_docs.to_str().unwrap())],
+    // Every command names the folder as no store, never a chmod to run on it (for /tmp, that
+    // advice would strip its sticky bit), and doctor lists none of its files.
+    std::fs::write(tmp_like.join(".tmp-notes"), b"mine").unwrap();
+    for dir in [&tmp_like, &private_docs] {
+        let env = [("NORTHFLANK_CONFIG_DIR", dir.to_str().unwrap())];
+        for (args, input) in [
+            (&["store"][..], store_json("ghcr.io")),
+            (&["get"][..], b"ghcr.io".to_vec()),
+            (&["list"][..], Vec::new()),
+            (&["ls"][..], Vec::new()),
+            (&["doctor"][..], Vec::new()),
+        ] {
+            let out = h.run_env(args, &input, &env);
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!all.contains("chmod"), "{args:?}: {all}");
+            // A private folder with no registries in it holds nothing to read, so reads
+            // find nothing there; what would be refused says why.
+            if dir == &tmp_like || matches!(args[0], "store" | "doctor") {
+                assert_ne!(out.status.code(), Some(0), "{args:?} in {}", dir.display());
+                assert_contains(&all, "is not a credential store");
+            }
+        }
+    }
+    assert!(
+        tmp_like.join(".tmp-notes").exists(),
+        "not swept as a temp file"
     );
-    assert_contains(&stdout(&out), "is not a credential store");
     assert_eq!(mode(&tmp_like), 0o1777, "the sticky bit is kept");
 }
 

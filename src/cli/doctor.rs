@@ -143,6 +143,17 @@ fn store_health(store: &Store) -> Vec<Check> {
         }
         Ok(_) => {}
     }
+    if let Some(e) = store.not_a_store() {
+        checks.push(problem(
+            Status::Fail,
+            e.to_string(),
+            format!(
+                "set {} to a new or empty folder (nothing in this one is changed)",
+                crate::store::DIR_ENV
+            ),
+        ));
+        return checks;
+    }
     // Owner and mode, as the store itself enforces them: it refuses what is listed here, so
     // every other check of the store would only fail again for the same reason.
     let privacy = store.privacy_problems();

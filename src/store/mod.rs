@@ -550,7 +550,12 @@ impl Store {
         match fs::metadata(&self.dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(files::io_error("read", &self.dir, &e)),
-            Ok(meta) => self.check_root(&meta)?,
+            // A folder that is no store (`NORTHFLANK_CONFIG_DIR=/tmp`) is named as such rather
+            // than given a chmod to run; looked at only on the way to an error, so a `get`
+            // costs no directory listing.
+            Ok(meta) => self
+                .check_root(&meta)
+                .map_err(|e| self.not_a_store().unwrap_or(e))?,
         }
         let regs = self.dir.join(files::REGISTRIES);
         match fs::symlink_metadata(&regs) {
@@ -576,8 +581,10 @@ impl Store {
     fn lock(&self) -> Result<fs::File> {
         match fs::metadata(&self.dir) {
             Ok(meta) => {
+                if let Some(e) = self.not_a_store() {
+                    return Err(e);
+                }
                 self.check_root(&meta)?;
-                self.check_is_store()?;
             }
             Err(e)
                 if matches!(
@@ -610,33 +617,28 @@ impl Store {
         Ok(file)
     }
 
-    /// A folder that holds anything but the store's own files is not a store: never written
-    /// into (a typo such as `NORTHFLANK_CONFIG_DIR=/tmp` must not turn it into one).
-    fn check_is_store(&self) -> Result<()> {
-        let entries =
-            fs::read_dir(&self.dir).map_err(|e| files::io_error("read", &self.dir, &e))?;
-        let foreign = entries.flatten().find(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            ![
-                files::META,
-                files::INDEX,
-                files::LOCK,
-                files::EXCHANGE_LOCK,
-                files::REGISTRIES,
-            ]
-            .contains(&name.as_ref())
-                && !name.starts_with(fsutil::TEMP_PREFIX)
-        });
-        match foreign {
-            None => Ok(()),
-            Some(e) => Err(Error::Store(format!(
-                "{} is not a credential store (it holds {:?} and other files of its own): set {DIR_ENV} \
-                 to a new or empty folder; nothing was written",
-                self.dir.display(),
-                e.file_name()
-            ))),
-        }
+    /// Why the store folder is not a store, if it is not: it holds anything but the store's own
+    /// files (its temp files are recognised by their exact shape, so a user's `.tmp-notes` is
+    /// not mistaken for one). Such a folder is never written into, chmodded or swept (a typo
+    /// such as `NORTHFLANK_CONFIG_DIR=/tmp` must not turn it into one).
+    pub fn not_a_store(&self) -> Option<Error> {
+        let ours = [
+            files::META,
+            files::INDEX,
+            files::LOCK,
+            files::EXCHANGE_LOCK,
+            files::REGISTRIES,
+        ];
+        let name = fs::read_dir(&self.dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.file_name())
+            .find(|n| !ours.iter().any(|o| n.as_os_str() == *o) && !fsutil::is_temp_name(n))?;
+        Some(Error::Store(format!(
+            "{} is not a credential store (it holds {name:?}, which is not the store's): set {DIR_ENV} \
+             to a new or empty folder; nothing was written",
+            self.dir.display(),
+        )))
     }
 }
 
