@@ -992,6 +992,47 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
     assert_contains(&stdout(&out), "quay.io.json is corrupt");
 }
 
+#[test]
+fn a_docker_creds_store_naming_this_helper_counts_as_wired() {
+    let h = Helper::new();
+    let bin_dir = h.path("bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.join("docker-credential-northflank")).unwrap();
+    fs::create_dir_all(h.docker_config().parent().unwrap()).unwrap();
+    fs::write(h.docker_config(), r#"{"credsStore":"northflank"}"#).unwrap();
+    let out = h.run(
+        &[
+            "add",
+            "GitHub",
+            "--provider",
+            "github",
+            "--username",
+            "u",
+            "--password-stdin",
+        ],
+        b"ghp_x",
+    );
+    assert_ok(&out, "add");
+    assert_lacks(&stderr(&out), "does not send");
+    fs::create_dir_all(h.auth_file().parent().unwrap()).unwrap();
+    fs::write(h.auth_file(), r#"{"credHelpers":{"ghcr.io":"northflank"}}"#).unwrap();
+    let mut c = h.cmd(&["doctor"]);
+    c.env("PATH", bin_dir.to_str().unwrap());
+    let out = run_with_stdin(c, b"");
+    assert!(out.status.success(), "{}", all(&out));
+    assert_contains(
+        &stdout(&out),
+        "sends every other registry here too (credsStore)",
+    );
+    // Containers' tools read no credsStore: there, the registry still needs its entry.
+    fs::write(h.auth_file(), r#"{"credsStore":"northflank"}"#).unwrap();
+    let mut c = h.cmd(&["doctor"]);
+    c.env("PATH", bin_dir.to_str().unwrap());
+    let out = run_with_stdin(c, b"");
+    assert!(!out.status.success());
+    assert_contains(&stdout(&out), "podman/skopeo/buildah: saved but not wired");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The protocol is unchanged by all of the above.
 

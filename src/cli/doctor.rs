@@ -271,9 +271,14 @@ fn configs(store: &Store) -> Vec<Check> {
             if ours.is_empty() { "" } else { ": " },
             ours.join(", ")
         )));
+        if t.kind == configure::Kind::Docker && file.creds_store() == Some(configure::HELPER) {
+            checks.push(ok(format!(
+                "{label}: {path} sends every other registry here too (credsStore)"
+            )));
+        }
         let missing: Vec<&str> = wanted
             .iter()
-            .filter(|k| !file.helpers.contains_key(*k))
+            .filter(|k| !file.helpers.contains_key(*k) && !file.sends_here(t.kind, k))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {

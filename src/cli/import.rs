@@ -283,6 +283,12 @@ fn parse(source: &str, text: &[u8]) -> anyhow::Result<Parsed> {
             "{source} is not a JSON object: give a Docker config.json like {{\"auths\":{{…}}}}"
         ));
     };
+    if let Some(key) = super::configure::repeated_top_key(text) {
+        anyhow::bail!(
+            "{source} has the top-level key {key:?} twice: docker merges the two, this command would \
+             keep only the last; merge them by hand and import again"
+        );
+    }
     let mut parsed = Parsed::default();
     if let Some(Value::String(helper)) = top.get("credsStore") {
         parsed.skipped.push((
@@ -506,5 +512,20 @@ mod tests {
         );
         let failed: Vec<&str> = p.failed.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(failed, ["bad.example.com", "ftp://x"]);
+    }
+
+    #[test]
+    fn a_repeated_auths_is_refused_not_half_imported() {
+        let text = r#"{"auths":{"a.example.com":{"auth":"dTpw"}},"auths":{"b.example.com":{"auth":"dTpw"}}}"#;
+        let err = parse("in.json", text.as_bytes()).err().unwrap().to_string();
+        assert!(
+            err.contains("has the top-level key \"auths\" twice"),
+            "{err}"
+        );
+        // A key repeated inside one object is docker's own business: the last one wins there too.
+        let text = r#"{"auths":{"a.example.com":{"auth":"eDp5"},"a.example.com":{"auth":"dTpw"}}}"#;
+        let p = parse("in.json", text.as_bytes()).unwrap();
+        assert_eq!(p.found.len(), 1);
+        assert_eq!(p.found[0].username, "u");
     }
 }

@@ -165,8 +165,7 @@ fn parse(text: &str) -> Result<(Map<String, Value>, Vec<Member>), String> {
         }
     }
     // The text is valid JSON, so these two parses fail only on the shapes they look for.
-    let top: Members<IgnoredAny> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    if let Some(key) = top.repeated() {
+    if let Some(key) = repeated_top_key(text.as_bytes()) {
         return Err(format!(
             "has the top-level key {key:?} twice: docker merges the two, this command would not; \
              merge them by hand"
@@ -174,6 +173,14 @@ fn parse(text: &str) -> Result<(Map<String, Value>, Vec<Member>), String> {
     }
     let sections: Sections = serde_json::from_str(text).map_err(|e| e.to_string())?;
     Ok((doc, sections.helpers.map(|m| m.0).unwrap_or_default()))
+}
+
+/// The first top-level key a JSON object text writes twice. serde_json keeps only the last
+/// one, where docker (Go) merges two objects under one key: callers refuse such a file rather
+/// than silently drop half of it.
+pub fn repeated_top_key(text: &[u8]) -> Option<String> {
+    let top: Members<IgnoredAny> = serde_json::from_slice(text).ok()?;
+    top.repeated().map(str::to_string)
 }
 
 /// The one section read member by member.

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::host::{self, Key};
 use crate::store::Store;
-pub use file::{ConfigFile, read};
+pub use file::{ConfigFile, read, repeated_top_key};
 use file::{LineEnds, SECTION};
 
 /// The value of our `credHelpers` entries: docker runs `docker-credential-<value>`.
@@ -359,12 +359,24 @@ pub fn docker_wired(key: &Key) -> bool {
         .ok()
         .and_then(|t| t.into_iter().find(|t| t.kind == Kind::Docker))
         .and_then(|t| read(&t.path).ok().flatten())
-        .is_some_and(|f| {
-            f.helpers
-                .get(&Kind::Docker.helper_key(key))
-                .map(String::as_str)
-                == Some(HELPER)
-        })
+        .is_some_and(|f| f.sends_here(Kind::Docker, &Kind::Docker.helper_key(key)))
+}
+
+impl ConfigFile {
+    /// Whether `kind` asks this helper for the registry it keys `helper_key`: its own
+    /// `credHelpers` entry names us, or it has none and docker's `credsStore` does (containers'
+    /// tools read no `credsStore`).
+    pub fn sends_here(&self, kind: Kind, helper_key: &str) -> bool {
+        match self.helpers.get(helper_key) {
+            Some(helper) => helper == HELPER,
+            None => kind == Kind::Docker && self.creds_store() == Some(HELPER),
+        }
+    }
+
+    /// Docker's `credsStore`: the helper for every registry without a `credHelpers` entry.
+    pub fn creds_store(&self) -> Option<&str> {
+        self.doc.get("credsStore").and_then(Value::as_str)
+    }
 }
 
 #[cfg(test)]
