@@ -433,6 +433,43 @@ fn list_agrees_with_get_after_any_hand_edit() {
     );
     let ls = stdout(&h.run(&["ls"], b""));
     assert!(ls.contains("bobby") && !ls.contains("alice"), "{ls}");
+
+    // The index itself edited by hand (it is derived data): list reads the registry files.
+    h.store("ghcr.io", "carol", "p");
+    let index = h.store_dir().join("index.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    assert_contains(&text, "\"carol\"");
+    std::fs::write(&index, text.replace("\"carol\"", "\"dave0\"")).unwrap();
+    assert_exact(
+        &h.run(&["list"], b""),
+        0,
+        "{\"ghcr.io\":\"carol\",\"quay.io\":\"q\"}\n",
+    );
+    // And the next save does not carry the edit on.
+    h.store("quay.io", "q2", "p");
+    assert_lacks(&std::fs::read_to_string(&index).unwrap(), "dave0");
+    assert_exact(
+        &h.run(&["list"], b""),
+        0,
+        "{\"ghcr.io\":\"carol\",\"quay.io\":\"q2\"}\n",
+    );
+
+    // A record restored under another registry's name: get never serves it for either, so
+    // list must not let it shadow the real one; it is reported instead.
+    let regs = h.store_dir().join("registries");
+    std::fs::copy(regs.join("ghcr.io.json"), regs.join("zot.io.json")).unwrap();
+    h.store("ghcr.io", "erin", "p");
+    assert_contains(&stdout(&h.run(&["get"], b"ghcr.io")), "\"erin\"");
+    let out = h.run(&["list"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_contains(&text, "zot.io.json holds the credentials of ghcr.io");
+    assert!(!text.contains("carol"), "{text}");
+    assert_contains(
+        &stdout(&h.run(&["doctor"], b"")),
+        "zot.io.json holds the credentials of ghcr.io",
+    );
 }
 
 #[test]

@@ -186,13 +186,45 @@ pub(super) fn read_meta(root: &Path) -> Result<Option<Meta>> {
     Ok(Some(meta))
 }
 
-/// The index, if it is present, readable and of this format; `None` sends readers to the
-/// registry files. Derived data, so any problem with it (a FIFO, garbage) only means "not
-/// there": the next writer replaces it.
+/// The index, if it is present, readable, of this format and as its writer left it; `None`
+/// sends readers to the registry files. Derived data, so any problem with it (a FIFO,
+/// garbage, a hand edit) only means "not there": the next writer builds it again.
 pub(super) fn read_index(root: &Path) -> Option<Index> {
     let bytes = read(&root.join(INDEX)).ok()??;
-    let index: Index = serde_json::from_slice(&bytes).ok()?;
+    let index: Index = serde_json::from_slice(unframe_index(&bytes)?).ok()?;
     (index.version == FORMAT_VERSION).then_some(index)
+}
+
+/// The index's file: `{"sum":"<16 hex digits>","index":<the index>}`. The stamps in the index
+/// tell whether the registry files changed since it was written; the sum tells whether the
+/// index itself did — an edit by hand would otherwise make `list` disagree with `get`. It is
+/// a checksum (FNV-1a), not a seal: the store's owner can always change their own files.
+pub(super) fn frame_index(index: &Index) -> Vec<u8> {
+    let inner = serde_json::to_vec(index).expect("BUG: index serialises");
+    let mut bytes = format!("{INDEX_HEAD}{:016x}{INDEX_MID}", fnv1a(&inner)).into_bytes();
+    bytes.extend_from_slice(&inner);
+    bytes.push(b'}');
+    bytes
+}
+
+const INDEX_HEAD: &str = "{\"sum\":\"";
+const INDEX_MID: &str = "\",\"index\":";
+
+/// The index's own JSON inside [`frame_index`]'s frame, if the sum matches it.
+fn unframe_index(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(INDEX_HEAD.as_bytes())?;
+    let (hex, rest) = rest.split_at_checked(16)?;
+    let inner = rest
+        .strip_prefix(INDEX_MID.as_bytes())?
+        .strip_suffix(b"}")?;
+    let sum = u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+    (fnv1a(inner) == sum).then_some(inner)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The registry files now in the folder, with their stamps.
@@ -236,7 +268,19 @@ pub(super) fn read_each(root: &Path, stamps: &BTreeMap<String, Stamp>) -> Vec<Re
         .iter()
         .map(|(name, stamp)| {
             let path = root.join(REGISTRIES).join(name);
-            let file = read_registry(&path);
+            // A file restored or copied under another registry's name: `get` never reads it
+            // for the registry it names, so neither may `list` (two files would claim one
+            // registry). Reported like any file that cannot be used.
+            let file = read_registry(&path).and_then(|f| match f {
+                Some(f) if file_name(&f.registry) != *name => Err(Error::Store(format!(
+                    "store file {} holds the credentials of {}, whose file is {}: move it away \
+                     (or back to that name)",
+                    path.display(),
+                    f.registry,
+                    file_name(&f.registry)
+                ))),
+                f => Ok(f),
+            });
             Read {
                 name: name.clone(),
                 path,
@@ -253,13 +297,11 @@ pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| io_error("write", path, &e))
 }
 
-/// Replaces (or, for no credentials, removes) one registry file.
-pub(super) fn write_registry(path: &Path, key: &str, creds: &[Saved]) -> Result<()> {
+/// A registry file's bytes (`None`: no credentials, so no file). Refuses what readers would
+/// refuse as too large, so a save can never lock its registry out.
+pub(super) fn registry_bytes(key: &str, creds: &[Saved]) -> Result<Option<Vec<u8>>> {
     if creds.is_empty() {
-        return match fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", path, &e)),
-            _ => Ok(()),
-        };
+        return Ok(None);
     }
     let file = RegistryFile {
         version: FORMAT_VERSION,
@@ -268,7 +310,26 @@ pub(super) fn write_registry(path: &Path, key: &str, creds: &[Saved]) -> Result<
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("BUG: credentials serialise");
     bytes.push(b'\n');
-    write(path, &bytes)
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Error::BadInput(format!(
+            "the credentials saved for {key} would take {} MiB, more than the {} MiB a store file may \
+             hold: remove some of them (rm), or save smaller secrets; nothing was saved",
+            bytes.len() >> 20,
+            MAX_FILE >> 20
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// Replaces (or, for `None`, removes) one registry file with [`registry_bytes`]' bytes.
+pub(super) fn write_registry(path: &Path, bytes: Option<&[u8]>) -> Result<()> {
+    match bytes {
+        Some(bytes) => write(path, bytes),
+        None => match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", path, &e)),
+            _ => Ok(()),
+        },
+    }
 }
 
 fn check_version(path: &Path, version: u32) -> Result<()> {

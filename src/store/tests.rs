@@ -309,3 +309,14 @@ fn a_token_is_never_cached_on_a_record_that_changed_since_the_exchange() {
         .remove(0);
     assert_eq!(cached.exchanged, Some(token));
 }
+
+#[test]
+fn a_save_that_would_outgrow_what_readers_read_is_refused_and_changes_nothing() {
+    let (_dir, store, _) = seeded(Backend::File);
+    let huge = "x".repeat(files::MAX_FILE as usize);
+    let err = store
+        .write(|tx| tx.insert(cred("huge", "ghcr.io", "u", &["p1"]), Secret::new(huge)))
+        .unwrap_err();
+    assert!(err.to_string().contains("more than the 64 MiB"), "{err}");
+    assert_eq!(read_back(&store), ("u-old".into(), "old".into()));
+}

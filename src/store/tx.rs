@@ -457,12 +457,18 @@ impl Tx<'_> {
         }
         let mut order: Vec<(&String, &Vec<Saved>)> = changed.iter().collect();
         order.sort_by_key(|(key, now)| now.len() < self.loaded[*key].0.len());
+        // Every file's bytes before the first is written: one that is refused (too large)
+        // refuses the whole commit.
+        let order = order
+            .into_iter()
+            .map(|(key, creds)| Ok((key, files::registry_bytes(key, creds)?)))
+            .collect::<Result<Vec<_>>>()?;
         self.writing = true;
-        for (i, (key, creds)) in order.into_iter().enumerate() {
+        for (i, (key, bytes)) in order.into_iter().enumerate() {
             if i > 0 {
                 fault::point("between-registries")?;
             }
-            files::write_registry(&files::registry_path(&root, key), key, creds)?;
+            files::write_registry(&files::registry_path(&root, key), bytes.as_deref())?;
         }
         crate::fsutil::sync_dir(&root.join(files::REGISTRIES));
         fault::point("committed")?;
@@ -511,8 +517,7 @@ impl Tx<'_> {
         };
         match index {
             Some(index) if index.matches(&now) => {
-                let bytes = serde_json::to_vec(&index).expect("BUG: index serialises");
-                if files::write(&path, &bytes).is_err() {
+                if files::write(&path, &files::frame_index(&index)).is_err() {
                     remove();
                 }
             }
