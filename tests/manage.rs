@@ -268,6 +268,44 @@ fn keyfile_is_checked_field_by_field_and_never_printed() {
         &stderr(&out),
         "warning: the secret for _json_key has no \"client_email\"",
     );
+    // A keyfile from a pipe, as `--keyfile <(gcloud …)` gives it, like a password file.
+    let script = format!(
+        "exec \"$0\" add 'GCR piped key' --provider gcr --project p9 --keyfile <(cat {path})",
+    );
+    let mut c = Command::new("bash");
+    c.args(["-c", &script, BIN]).env_clear();
+    for (k, v) in h.cmd(&[]).get_envs() {
+        c.env(k, v.unwrap_or_default());
+    }
+    let out = run_with_stdin(c, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Files that cannot be used say how to point at the right one.
+    for (flag, target, want) in [
+        (
+            "--keyfile",
+            "/nonexistent/key.json",
+            "it does not exist: check the path",
+        ),
+        (
+            "--keyfile",
+            "/",
+            "is a directory: give the path of the file itself",
+        ),
+        (
+            "--password-file",
+            "/nonexistent/pw",
+            "it does not exist: check the path",
+        ),
+    ] {
+        let mut args = vec!["add", "Bad file", "--provider", "gcr", flag, target];
+        if flag == "--password-file" {
+            args.extend(["--username", "_json_key"]);
+        }
+        let out = h.run(&args, b"");
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        assert_contains(&stderr(&out), want);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -154,8 +154,11 @@ pub fn hint_configure(key: &crate::host::Key) {
 
 /// A secret read from a file or stdin, with the one line break a shell or editor adds dropped.
 fn secret_from(bytes: Vec<u8>, origin: &str) -> anyhow::Result<Secret> {
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("the password is not valid UTF-8 (read from {origin})"))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "the password is not valid UTF-8 (read from {origin}): give the secret as UTF-8 text"
+        )
+    })?;
     let text = text.strip_suffix('\n').unwrap_or(&text);
     let text = text.strip_suffix('\r').unwrap_or(text);
     if text.is_empty() {
@@ -170,14 +173,34 @@ fn read_secret_stdin() -> anyhow::Result<Secret> {
     secret_from(bytes, "stdin")
 }
 
-/// A password file may be a pipe (`--password-file <(pass show ghcr)`): read as a stream, but
-/// never more than a secret can be.
 fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
     let shown = format!("password file {}", path.display());
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    let bytes =
-        fsutil::read_limited(file, MAX_INPUT as u64).map_err(|e| too_large_or(e, &shown))?;
+    let bytes = read_named_file(
+        path,
+        &shown,
+        MAX_INPUT as u64,
+        "it is not a password or token: give the file that holds only the secret",
+    )?;
     secret_from(bytes, &shown)
+}
+
+/// A file the user names for a secret may be a pipe (`--password-file <(pass show ghcr)`,
+/// `--keyfile <(gcloud …)`): read as a stream, but never more than `max` bytes. Errors say
+/// how to point at the right file; `too_large` says what a larger file cannot be.
+fn read_named_file(path: &Path, shown: &str, max: u64, too_large: &str) -> anyhow::Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            anyhow::anyhow!("cannot read {shown}: it does not exist: check the path")
+        }
+        _ => anyhow::anyhow!("cannot read {shown}: {e}: check the path and the file's permissions"),
+    })?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("{shown} is a directory: give the path of the file itself");
+    }
+    fsutil::read_limited(file, max).map_err(|e| match e {
+        FileError::TooLarge(max) => anyhow::anyhow!("{shown} is larger than {max}, so {too_large}"),
+        other => anyhow::anyhow!("cannot read {shown}: {other}"),
+    })
 }
 
 fn too_large_or(e: FileError, origin: &str) -> anyhow::Error {
@@ -204,17 +227,17 @@ fn prompt(label: &str) -> anyhow::Result<Secret> {
 fn read_keyfile(path: &Path) -> anyhow::Result<provider::Keyfile> {
     /// Keyfiles are a few KiB; anything much larger is not one.
     const MAX_KEYFILE: u64 = 1024 * 1024;
-    let shown = path.display();
-    let bytes = match fsutil::read_bounded(path, MAX_KEYFILE, fsutil::Follow::Yes) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => bail!("cannot read keyfile {shown}: it does not exist"),
-        Err(FileError::TooLarge(_)) => bail!(
-            "keyfile {shown} is larger than 1 MiB, so it is not a service-account key: \
-             download a JSON key for the service account from the Google Cloud console"
-        ),
-        Err(e) => bail!("keyfile {shown} {e}"),
-    };
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("keyfile {shown} is not UTF-8 text"))?;
-    provider::check_keyfile(&text).map_err(|why| anyhow::anyhow!("keyfile {shown} {why}"))
+    const GET_ONE: &str =
+        "download a JSON key for the service account from the Google Cloud console";
+    let shown = format!("keyfile {}", path.display());
+    let bytes = read_named_file(
+        path,
+        &shown,
+        MAX_KEYFILE,
+        &format!("it is not a service-account key: {GET_ONE}"),
+    )?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("{shown} is not UTF-8 text, so it is not a service-account key: {GET_ONE}")
+    })?;
+    provider::check_keyfile(&text).map_err(|why| anyhow::anyhow!("{shown} {why}"))
 }

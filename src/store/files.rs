@@ -374,11 +374,27 @@ pub(super) fn file_error(path: &Path, e: &FileError) -> Error {
 }
 
 pub(super) fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
-    Error::Store(format!(
-        "cannot {what} {}: {e}; check the folder's owner and permissions, or set {} to a folder of your own",
-        path.display(),
-        super::DIR_ENV
-    ))
+    let dir = super::DIR_ENV;
+    let fix = match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "free some space on that disk and try again (what was saved before is unchanged)"
+                .to_string()
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            format!(
+                "the file system is read-only: remount it read-write, or set {dir} to a writable folder"
+            )
+        }
+        io::ErrorKind::IsADirectory => format!("it is a folder: move {} away", path.display()),
+        // ENXIO: a socket or a device without a driver where a file belongs.
+        _ if e.raw_os_error() == Some(6) => {
+            format!("it is not a regular file: move {} away", path.display())
+        }
+        _ => format!(
+            "check the folder's owner and permissions, or set {dir} to a folder of your own"
+        ),
+    };
+    Error::Store(format!("cannot {what} {}: {e}; {fix}", path.display()))
 }
 
 /// Where registry files live under `root`.
@@ -389,6 +405,17 @@ pub(super) fn registry_path(root: &Path, key: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_name_the_fix_that_fits() {
+        let path = Path::new("/s/registries/ghcr.io.json");
+        let said = |e: io::Error| io_error("write", path, &e).to_string();
+        assert!(said(io::ErrorKind::StorageFull.into()).contains("free some space"));
+        assert!(said(io::ErrorKind::ReadOnlyFilesystem.into()).contains("remount it read-write"));
+        assert!(said(io::ErrorKind::IsADirectory.into()).contains("it is a folder: move"));
+        assert!(said(io::Error::from_raw_os_error(6)).contains("not a regular file"));
+        assert!(said(io::ErrorKind::PermissionDenied.into()).contains("owner and permissions"));
+    }
 
     #[test]
     fn a_corrupt_file_is_reported_without_its_content() {

@@ -610,7 +610,10 @@ impl Store {
             Err(e) => return Err(files::io_error("read", &regs, &e)),
         }
         let path = self.dir.join(files::LOCK);
-        let file = fsutil::open_lock_file(&path).map_err(|e| files::file_error(&path, &e))?;
+        let file = fsutil::open_lock_file(&path).map_err(|e| match e {
+            FileError::Io(io) => files::io_error("open", &path, &io),
+            other => files::file_error(&path, &other),
+        })?;
         wait_for_lock(&file, &path)?;
         fsutil::sweep_temp_files(&self.dir);
         fsutil::sweep_temp_files(&regs);
