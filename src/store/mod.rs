@@ -353,21 +353,24 @@ impl Store {
 
     /// Like [`Store::summaries`], but a registry file that cannot be read is left out instead
     /// of failing, so one damaged file does not stop saves to other registries (it is reported
-    /// whenever it is read for itself).
-    pub(crate) fn readable_summaries(&self) -> Result<BTreeMap<String, Vec<Saved>>> {
+    /// whenever it is read for itself). The second part says why each left-out file was.
+    pub(crate) fn readable_summaries(&self) -> Result<(BTreeMap<String, Vec<Saved>>, Vec<Error>)> {
         if let Ok(all) = self.summaries() {
-            return Ok(all);
+            return Ok((all, Vec::new()));
         }
-        Ok(files::read_each(&self.dir, &files::list(&self.dir)?)
-            .into_iter()
-            .filter_map(|read| read.file.ok().flatten())
-            .map(|file| {
-                (
-                    file.registry,
-                    file.credentials.iter().map(Saved::summary).collect(),
-                )
-            })
-            .collect())
+        let mut unreadable = Vec::new();
+        let mut all = BTreeMap::new();
+        for read in files::read_each(&self.dir, &files::list(&self.dir)?) {
+            match read.file {
+                Ok(Some(file)) => {
+                    let creds = file.credentials.iter().map(Saved::summary).collect();
+                    all.insert(file.registry, creds);
+                }
+                Ok(None) => {}
+                Err(e) => unreadable.push(e),
+            }
+        }
+        Ok((all, unreadable))
     }
 
     /// The credential called `name`, without its secret.

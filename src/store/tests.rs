@@ -320,3 +320,21 @@ fn a_save_that_would_outgrow_what_readers_read_is_refused_and_changes_nothing() 
     assert!(err.to_string().contains("more than the 64 MiB"), "{err}");
     assert_eq!(read_back(&store), ("u-old".into(), "old".into()));
 }
+
+#[test]
+fn a_name_not_found_while_a_file_is_unreadable_names_that_file() {
+    let (_dir, store, _) = seeded(Backend::File);
+    store
+        .write(|tx| tx.insert(cred("quay", "quay.io", "q", &[]), Secret::new("s")))
+        .unwrap();
+    std::fs::write(store.dir().join("registries/ghcr.io.json"), b"{broken").unwrap();
+    let err = store.write(|tx| tx.named("cred").map(|_| ())).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("may be in a store file that cannot be read"),
+        "{text}"
+    );
+    assert!(text.contains("ghcr.io.json"), "{text}");
+    // What can be read is still found.
+    store.write(|tx| tx.named("quay").map(|_| ())).unwrap();
+}

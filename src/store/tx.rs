@@ -112,13 +112,20 @@ impl Tx<'_> {
             .map(Saved::summary))
     }
 
-    /// The credential called `name`, or an error that says how to see the saved names.
+    /// The credential called `name`, or an error that says how to see the saved names — or,
+    /// when a registry file could not be read, that it may be in there.
     pub fn named(&mut self, name: &str) -> Result<Saved> {
-        self.find(name)?.ok_or_else(|| {
-            Error::BadInput(format!(
+        if let Some(found) = self.find(name)? {
+            return Ok(found);
+        }
+        match self.directory()?.unreadable.first() {
+            Some(why) => Err(Error::Store(format!(
+                "no readable credential is named {name:?}, and it may be in a store file that cannot be read: {why}"
+            ))),
+            None => Err(Error::BadInput(format!(
                 "no credential named {name:?}: see `docker-credential-northflank ls`"
-            ))
-        })
+            ))),
+        }
     }
 
     /// Whether a credential is called `name`, as changed so far.
@@ -347,7 +354,9 @@ impl Tx<'_> {
     fn directory(&mut self) -> Result<&mut Directory> {
         if self.directory.is_none() {
             let mut directory = Directory::default();
-            for (key, creds) in self.store.readable_summaries()? {
+            let (all, unreadable) = self.store.readable_summaries()?;
+            directory.unreadable = unreadable;
+            for (key, creds) in all {
                 // Loaded registries are current; the rest is as committed.
                 if !self.loaded.contains_key(&key) {
                     creds.iter().for_each(|c| directory.add(c, &key));
@@ -578,6 +587,8 @@ impl Tx<'_> {
 struct Directory {
     by_name: std::collections::HashMap<String, String>,
     by_id: std::collections::HashMap<String, String>,
+    /// Why registry files left out of the maps could not be read.
+    unreadable: Vec<Error>,
 }
 
 impl Directory {
