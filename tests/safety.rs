@@ -353,6 +353,21 @@ fn closed_pipes_end_quietly_and_full_disks_are_errors() {
         "echo '{\"ServerURL\":\"z.example.com\",\"Username\":\"u\",\"Secret\":\"s\"}' | \"$BIN\" store >&-",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A command that changed something has done its job whatever happens to stdout: it says
+    // so on stderr and succeeds, so a script does not retry into "already exists".
+    let out = shell(
+        &h,
+        "printf pw | \"$BIN\" add 'Full disk' --provider custom --registry f.example.com --username u --password-stdin >/dev/full",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "saved \"Full disk\" for f.example.com");
+    assert_contains(&stderr(&out), "No space left on device");
+    // The reader is gone before the helper writes (`true` exits at once).
+    let out = shell(&h, "(sleep 0.3; exec \"$BIN\" rm 'Full disk') | true");
+    assert!(!stderr(&out).contains("panicked"));
+    assert_contains(&stderr(&out), "removed \"Full disk\"");
+    let ls = stdout(&h.run(&["ls"], b""));
+    assert!(!ls.contains("Full disk"), "{ls}");
 }
 
 #[test]

@@ -137,7 +137,7 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
     };
     let scope = cred.restrictions.scope();
     store.write(|tx| tx.insert(cred, secret))?;
-    output::line(&format!("saved {:?} for {key} ({scope})", a.name))?;
+    output::done([format!("saved {:?} for {key} ({scope})", a.name)]);
     notes.iter().for_each(|n| output::note(n));
     hint_configure(&key);
     Ok(())

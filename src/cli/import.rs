@@ -134,7 +134,11 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
     if a.dry_run {
         lines.push("dry run: nothing was saved".to_string());
     }
-    output::lines(&lines)?;
+    if a.dry_run {
+        output::lines(&lines)?;
+    } else {
+        output::done(&lines);
+    }
     let failed = parsed.failed.len() + conflicts.len();
     if failed > 0 {
         bail!(
@@ -148,9 +152,9 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
         );
     }
     if saved > 0 && !a.dry_run {
-        output::line(
+        output::done([
             "next: run `docker-credential-northflank configure` so docker and podman use them",
-        )?;
+        ]);
     }
     Ok(())
 }

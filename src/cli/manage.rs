@@ -150,7 +150,7 @@ pub fn rm(store: &Store, name: &str) -> anyhow::Result<()> {
         let saved = tx.named(name)?;
         tx.remove(&saved.id)
     })?;
-    output::line(&format!("removed {name:?} ({})", removed.registry))?;
+    output::done([format!("removed {name:?} ({})", removed.registry)]);
     Ok(())
 }
 
@@ -169,7 +169,7 @@ pub fn restrict(store: &Store, a: RestrictArgs) -> anyhow::Result<()> {
             c.changed_locally();
         })
     })?;
-    output::line(&format!("{:?} is now available to {scope}", a.name))?;
+    output::done([format!("{:?} is now available to {scope}", a.name)]);
     Ok(())
 }
 
@@ -184,6 +184,6 @@ pub fn rename(store: &Store, old: &str, new: &str) -> anyhow::Result<()> {
         })?;
         Ok(saved.registry.clone())
     })?;
-    output::line(&format!("renamed {old:?} to {new:?} ({registry})"))?;
+    output::done([format!("renamed {old:?} to {new:?} ({registry})")]);
     Ok(())
 }

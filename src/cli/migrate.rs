@@ -23,18 +23,16 @@ pub struct Report {
 
 pub fn run(store: &Store, to: Backend) -> anyhow::Result<()> {
     let report = migrate(store, to)?;
-    output::lines(
-        report
-            .moved
-            .iter()
-            .map(|name| format!("moved {name:?} to {}", to.as_str())),
-    )?;
-    output::line(&format!(
+    let moved = report
+        .moved
+        .iter()
+        .map(|name| format!("moved {name:?} to {}", to.as_str()));
+    output::done(moved.chain([format!(
         "{} moved, {} already there; new secrets now go to {}",
         report.moved.len(),
         report.already,
         to.as_str()
-    ))?;
+    )]));
     Ok(())
 }
 

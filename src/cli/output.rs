@@ -51,6 +51,23 @@ pub fn line(text: &str) -> Result<(), OutputError> {
     raw(s.as_bytes())
 }
 
+/// Says what a command changed, once the change is saved. The change stands whatever then
+/// happens to stdout, so a closed pipe or a full disk is not a failure of the command (a
+/// script would retry and find "already exists"): the text goes to stderr instead, with why,
+/// and the command succeeds.
+pub fn done<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) {
+    let texts: Vec<S> = texts.into_iter().collect();
+    if let Err(e) = lines(texts.iter().map(AsRef::as_ref)) {
+        let why = match e {
+            OutputError::Closed => "stdout was closed".to_string(),
+            OutputError::Failed(e) => format!("stdout cannot be written: {e}"),
+        };
+        for t in &texts {
+            note(&format!("{} ({why})", t.as_ref()));
+        }
+    }
+}
+
 /// Writes lines for people to stdout.
 pub fn lines<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Result<(), OutputError> {
     let mut s = String::new();
