@@ -66,6 +66,47 @@ pub fn server_from_stdin(input: &[u8]) -> Result<String, Error> {
     Ok(server.to_string())
 }
 
+/// `input` with every `\u` escape of a lone UTF-16 surrogate turned into `\ufffd`, as Go's
+/// decoder reads it (Python's `json.dumps` writes such escapes for strings holding one, and
+/// serde_json refuses them); `None` when there is none. Only called after a failed parse.
+fn lone_surrogates_replaced(input: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| -> Option<u16> {
+        let esc = input.get(at..at + 6)?;
+        if esc[0] != b'\\' || esc[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&esc[2..]).ok()?, 16).ok()
+    };
+    let (mut out, mut i, mut in_string, mut changed) =
+        (Vec::with_capacity(input.len()), 0, false, false);
+    while i < input.len() {
+        let b = input[i];
+        if !in_string || b != b'\\' {
+            in_string ^= b == b'"';
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match unit(i) {
+            Some(0xd800..=0xdbff) if matches!(unit(i + 6), Some(0xdc00..=0xdfff)) => {
+                out.extend_from_slice(&input[i..i + 12]);
+                i += 12;
+            }
+            Some(0xd800..=0xdfff) => {
+                out.extend_from_slice(b"\\ufffd");
+                changed = true;
+                i += 6;
+            }
+            // Any other escape: both bytes as they are (so `\\` and `\"` never end a string).
+            _ => {
+                out.extend_from_slice(&input[i..(i + 2).min(input.len())]);
+                i += 2;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
 /// Parses `store` input. Accepts what every client sends: Go's compact JSON with a trailing
 /// newline, Python's spaced JSON with `\u` escapes and no newline. Like Go, field names match
 /// case-insensitively, `null` counts as absent and bytes after the first JSON value are ignored.
@@ -74,10 +115,17 @@ pub fn parse_store(input: &[u8]) -> Result<Credentials, Error> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadInput(format!("no credentials on stdin: {HOW}")));
     }
-    let value = serde_json::Deserializer::from_slice(input)
-        .into_iter::<Value>()
-        .next()
-        .unwrap_or(Ok(Value::Null))
+    let first = |bytes: &[u8]| {
+        serde_json::Deserializer::from_slice(bytes)
+            .into_iter::<Value>()
+            .next()
+            .unwrap_or(Ok(Value::Null))
+    };
+    let value = first(input)
+        .or_else(|e| match lone_surrogates_replaced(input) {
+            Some(fixed) => first(&fixed),
+            None => Err(e),
+        })
         .map_err(|e| Error::BadInput(format!("invalid credentials JSON on stdin ({e}): {HOW}")))?;
     let Value::Object(map) = value else {
         return Err(Error::BadInput(format!(
@@ -255,6 +303,21 @@ mod tests {
             assert!(err.contains(want), "{input:?}: {err}");
             assert!(!err.contains('\n'));
         }
+    }
+
+    #[test]
+    fn lone_surrogates_decode_as_go_decodes_them() {
+        let secret = |json_secret: &str| {
+            let input =
+                format!(r#"{{"ServerURL": "ex.com", "Username": "u", "Secret": "{json_secret}"}}"#);
+            parse_store(input.as_bytes()).map(|c| c.secret.expose().to_string())
+        };
+        assert_eq!(secret(r"\ud800").unwrap(), "\u{fffd}");
+        assert_eq!(secret(r"a\udc00b").unwrap(), "a\u{fffd}b");
+        assert_eq!(secret(r"\ud800\u0041").unwrap(), "\u{fffd}A");
+        assert_eq!(secret(r"\ud83d\ude00\ud800").unwrap(), "\u{1f600}\u{fffd}");
+        assert_eq!(secret(r"\\ud800").unwrap(), "\\ud800");
+        assert!(secret(r"\ud80").is_err(), "a short escape is still invalid");
     }
 
     #[test]
