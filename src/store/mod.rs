@@ -253,6 +253,9 @@ impl Saved {
 /// Where notices for the person at the terminal go (stderr; captured in tests).
 pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Saved credentials grouped by registry key.
+pub type ByRegistry = BTreeMap<String, Vec<Saved>>;
+
 /// A handle on the store folder. Cheap: nothing is read until asked.
 #[derive(Clone)]
 pub struct Store {
@@ -354,7 +357,7 @@ impl Store {
     /// Like [`Store::summaries`], but a registry file that cannot be read is left out instead
     /// of failing, so one damaged file does not stop saves to other registries (it is reported
     /// whenever it is read for itself). The second part says why each left-out file was.
-    pub(crate) fn readable_summaries(&self) -> Result<(BTreeMap<String, Vec<Saved>>, Vec<Error>)> {
+    pub(crate) fn readable_summaries(&self) -> Result<(ByRegistry, Vec<Error>)> {
         if let Ok(all) = self.summaries() {
             return Ok((all, Vec::new()));
         }
