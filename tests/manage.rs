@@ -1052,6 +1052,34 @@ fn a_docker_creds_store_naming_this_helper_counts_as_wired() {
     );
     assert_ok(&out, "add");
     assert_lacks(&stderr(&out), "does not send");
+    // A registry docker sends to another helper takes configure --force, and the hint says so.
+    fs::write(
+        h.docker_config(),
+        r#"{"credsStore":"northflank","credHelpers":{"quay.io":"other"}}"#,
+    )
+    .unwrap();
+    let out = h.run(
+        &[
+            "add",
+            "Quay",
+            "--provider",
+            "custom",
+            "--registry",
+            "quay.io",
+            "--username",
+            "u",
+            "--password-stdin",
+        ],
+        b"pw",
+    );
+    assert_ok(&out, "add quay");
+    assert_contains(
+        &stderr(&out),
+        "docker sends quay.io to docker-credential-other",
+    );
+    assert_contains(&stderr(&out), "configure --force");
+    h.ok(&["rm", "Quay"], b"");
+    fs::write(h.docker_config(), r#"{"credsStore":"northflank"}"#).unwrap();
     fs::create_dir_all(h.auth_file().parent().unwrap()).unwrap();
     fs::write(h.auth_file(), r#"{"credHelpers":{"ghcr.io":"northflank"}}"#).unwrap();
     let mut c = h.cmd(&["doctor"]);

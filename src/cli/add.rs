@@ -145,10 +145,14 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
 
 /// After a save, says how to make docker use it if its config does not yet.
 pub fn hint_configure(key: &crate::host::Key) {
-    if !super::configure::docker_wired(key) {
-        output::note(&format!(
+    match super::configure::docker_wired(key) {
+        Ok(()) => {}
+        Err(None) => output::note(&format!(
             "hint: docker does not send {key} to this helper yet: run `docker-credential-northflank configure`"
-        ));
+        )),
+        Err(Some(other)) => output::note(&format!(
+            "hint: docker sends {key} to docker-credential-{other}, not to this helper: run `docker-credential-northflank configure --force` to take it over"
+        )),
     }
 }
 

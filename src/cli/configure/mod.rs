@@ -353,13 +353,19 @@ fn with_helpers(
     doc
 }
 
-/// Whether docker's config sends `key` to this helper (for hints after `add`).
-pub fn docker_wired(key: &Key) -> bool {
-    targets()
+/// Whether docker's config sends `key` to this helper (for hints after `add`): `Ok(())`, or
+/// the other helper its `credHelpers` names for it (`None`: no entry).
+pub fn docker_wired(key: &Key) -> std::result::Result<(), Option<String>> {
+    let file = targets()
         .ok()
         .and_then(|t| t.into_iter().find(|t| t.kind == Kind::Docker))
-        .and_then(|t| read(&t.path).ok().flatten())
-        .is_some_and(|f| f.sends_here(Kind::Docker, &Kind::Docker.helper_key(key)))
+        .and_then(|t| read(&t.path).ok().flatten());
+    let helper_key = Kind::Docker.helper_key(key);
+    match file {
+        Some(f) if f.sends_here(Kind::Docker, &helper_key) => Ok(()),
+        Some(f) => Err(f.helpers.get(&helper_key).cloned()),
+        None => Err(None),
+    }
 }
 
 impl ConfigFile {
