@@ -165,6 +165,14 @@ fn kubelet_plugin_serves_the_projects_credentials() {
     assert_eq!(bad.status.code(), Some(1));
     assert_contains(&stderr(&bad), "unsupported apiVersion");
     assert!(bad.stdout.is_empty());
+    let huge = vec![b' '; 2 << 20];
+    let bad = h.run(&["kubelet"], &huge);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_contains(
+        &stderr(&bad),
+        "the kubelet request on stdin is larger than 1 MiB",
+    );
+    assert!(bad.stdout.is_empty());
 }
 
 #[test]

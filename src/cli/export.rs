@@ -145,7 +145,13 @@ pub fn kubelet(store: Store) -> anyhow::Result<()> {
         store,
         project: Project::current(),
     };
-    let request = protocol::read_input(std::io::stdin().lock())?;
+    let request = fsutil::read_limited(std::io::stdin().lock(), protocol::codec::MAX_INPUT as u64)
+        .map_err(|e| match e {
+            fsutil::FileError::TooLarge(max) => anyhow::anyhow!(
+                "the kubelet request on stdin is larger than {max}: send one CredentialProviderRequest"
+            ),
+            other => anyhow::anyhow!("cannot read the kubelet request on stdin: {other}"),
+        })?;
     let answer = kube::kubelet_response(&request, |registry: &str| -> anyhow::Result<_> {
         let Ok(key) = host::normalize(registry) else {
             return Ok(None);
