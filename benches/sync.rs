@@ -64,19 +64,23 @@ fn main() {
     let local: Vec<Local> = saved
         .iter()
         .map(|(u, o)| Local {
+            id: &u.id,
             name: &u.name,
             registry: &u.registry,
             provider: u.provider,
             username: &u.username,
             description: &u.description,
             restrictions: &u.restrictions,
+            created: u.created_at.as_deref().unwrap_or_default(),
+            updated: u.updated_at.as_deref().unwrap_or_default(),
             origin: Some(o),
+            other_api: false,
         })
         .collect();
     let known = plan::known(&local, &Scope::Account);
     let (again, again_times) =
         timed(|| api::fetch(&api, &Scope::Account, &known).expect("re-sync"));
-    let (planned, plan_times) = timed(|| plan::plan(&again, &local).counts());
+    let (planned, plan_times) = timed(|| plan::plan(&again, &local, &mut |_, _| true).counts());
 
     println!(
         "sync of {N} credentials from the fake Northflank API on 127.0.0.1 (median of {})",

@@ -176,11 +176,8 @@ fn a_resync_updates_renames_and_removes_only_what_it_synced() {
     let out = sync(&h, &api, &[]);
     assert_ok(&out, "sync after changes");
     let text = stdout(&out);
-    assert!(
-        text.contains("2 updated") && text.contains("1 removed"),
-        "{text}"
-    );
-    assert_contains(&text, "update  \"cred 2\" -> \"cred two\"");
+    assert!(text.contains("1 updated, 1 renamed, 1 removed"), "{text}");
+    assert_contains(&text, "rename  \"cred 2\" -> \"cred two\"\n");
     h.assert_serves("r1.example.com", None, "user1", "pw-1-rotated");
     assert_eq!(h.ls_names(&[]), ["cred 1", "cred two", "my own"]);
     // The local credential is untouched.
@@ -460,4 +457,230 @@ fn a_synced_credential_changed_here_gets_northflanks_back_at_the_next_sync() {
     assert!(stdout(&out).contains("1 updated"), "{}", stdout(&out));
     assert_exact(&h.get_as("r1.example.com", None), 1, NOT_FOUND);
     h.assert_serves("r1.example.com", Some("prod"), "user1", "pw-1");
+}
+
+/// "good one" (`g1`), synced once; its `updatedAt` then moves in Northflank.
+fn good_one(updated_at: &str) -> Value {
+    json!({"id": "g1", "name": "good one", "provider": "custom", "registryUrl": "good.example.com",
+           "username": "gooduser", "password": "goodSECRET",
+           "restrictions": {"restricted": false, "projects": []}, "updatedAt": updated_at})
+}
+
+#[test]
+fn an_answer_that_is_not_the_apis_keeps_the_copy_and_fails_the_sync() {
+    let Some(api) = FakeApi::start("sync_bad_get", &fixture(vec![good_one("t1")])) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    let get = "/v1/integrations/registries/g1";
+    for fault in [
+        json!({"status": 200, "body": "<html>"}),
+        json!({"status": 200, "body": "{}"}),
+        json!({"status": 400, "message": "Bad request"}),
+        json!({"status": 410, "message": "Gone"}),
+        json!({"status": 404, "body": "<html>not here</html>"}),
+    ] {
+        let mut f = fixture(vec![good_one("t2")]);
+        f["faults"] = json!({get: [fault]});
+        api.set_fixture(&f);
+        let before = h.snapshot();
+        let out = sync(&h, &api, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{fault}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_contains(&stderr(&out), "Northflank's API");
+        assert_contains(&stderr(&out), "g1");
+        assert_lacks(&stdout(&out), "remove  ");
+        assert_eq!(h.snapshot(), before, "{fault}: the copy is untouched");
+        h.assert_serves("good.example.com", None, "gooduser", "goodSECRET");
+        // --json says it too, with the same exit code.
+        api.set_fixture(&f);
+        let out = sync(&h, &api, &["--json"]);
+        assert_eq!(out.status.code(), Some(5));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (&v["error"]["kind"], &v["error"]["exit_code"]),
+            (&json!("answer"), &json!(5))
+        );
+        assert_eq!(v["counts"]["remove"], 0);
+    }
+    // Northflank's own 404: deleted since the list, so the copy goes as if unlisted.
+    let mut f = fixture(vec![good_one("t2")]);
+    f["faults"] = json!({get: [{"status": 404, "message": "Registry credentials not found"}]});
+    api.set_fixture(&f);
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "a 404 from Northflank");
+    assert_contains(
+        &stdout(&out),
+        "remove  \"good one\": Northflank no longer has it, since it was listed (HTTP 404: Registry credentials not found)",
+    );
+    assert!(h.ls_names(&[]).is_empty());
+}
+
+#[test]
+fn a_credential_fetched_again_unchanged_is_not_rewritten() {
+    let mut c = credential(1, "unused");
+    c.as_object_mut().unwrap().remove("updatedAt");
+    let Some(api) = FakeApi::start("sync_no_updated_at", &fixture(vec![c.clone()])) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    let before = h.snapshot();
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "re-sync");
+    assert_contains(
+        &stdout(&out),
+        "sync from the account: 0 created, 0 updated, 0 renamed, 0 removed, 0 skipped, 1 unchanged",
+    );
+    assert_eq!(
+        api.count("/v1/integrations/registries/cred-1"),
+        2,
+        "fetched every time"
+    );
+    assert_eq!(
+        h.snapshot(),
+        before,
+        "nothing written: times and cached tokens stay"
+    );
+    // A real change is still an update, and says what changed.
+    c["password"] = json!("pw-1-rotated");
+    api.set_fixture(&fixture(vec![c]));
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "after a rotation");
+    assert_contains(
+        &stdout(&out),
+        "update  \"cred 1\" (r1.example.com, all projects; changed: secret)",
+    );
+    h.assert_serves("r1.example.com", None, "user1", "pw-1-rotated");
+}
+
+#[test]
+fn a_rename_in_northflank_is_reported_and_counted_as_a_rename() {
+    let quay = |name: &str, updated: &str, projects: &[&str]| {
+        json!({"id": "q1", "name": name, "provider": "custom", "registryUrl": "quay.io",
+               "username": "q", "password": "quaySECRET", "updatedAt": updated,
+               "restrictions": {"restricted": !projects.is_empty(), "projects": projects}})
+    };
+    let Some(api) = FakeApi::start("sync_rename", &fixture(vec![quay("quay uno", "t1", &[])]))
+    else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &[]), "first sync");
+    api.set_fixture(&fixture(vec![quay("quay eins", "t2", &[])]));
+    let out = sync(&h, &api, &["--dry-run", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["rename"], 1, "{v}");
+    assert_eq!(v["counts"]["update"], 0, "{v}");
+    let step = &v["steps"][0];
+    assert_eq!(
+        (&step["action"], &step["from"], &step["name"]),
+        (&json!("rename"), &json!("quay uno"), &json!("quay eins"))
+    );
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "the rename");
+    assert_eq!(
+        stdout(&out).lines().next(),
+        Some(r#"rename  "quay uno" -> "quay eins""#)
+    );
+    assert_contains(&stdout(&out), "0 updated, 1 renamed");
+    assert_eq!(h.ls_names(&[]), ["quay eins"]);
+    // Renamed and restricted at once: still a rename, listing the other change.
+    api.set_fixture(&fixture(vec![quay("quay drei", "t3", &["p1"])]));
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "rename and restrict");
+    assert_contains(
+        &stdout(&out),
+        r#"rename  "quay eins" -> "quay drei" (quay.io, projects p1; also changed: restrictions)"#,
+    );
+    h.assert_serves("quay.io", Some("p1"), "q", "quaySECRET");
+}
+
+#[test]
+fn json_has_the_error_when_the_sync_fails_before_a_plan() {
+    let Some(api) = FakeApi::start("sync_json_errors", &fixture(vec![credential(1, "t1")])) else {
+        return;
+    };
+    let h = Helper::new();
+    let list = "/v1/teams/t1/integrations/registries";
+    let cases: [(Option<Value>, &str, &str, i32); 3] = [
+        (None, "wrong-token", "token-rejected", 2),
+        (
+            Some(json!({"status": 429, "headers": {"x-ratelimit-reset": "60"}})),
+            TOKEN,
+            "rate-limit",
+            4,
+        ),
+        (
+            Some(json!({"status": 200, "body": "<html>portal</html>"})),
+            TOKEN,
+            "answer",
+            5,
+        ),
+    ];
+    for (fault, token, kind, code) in cases {
+        let mut f = fixture(vec![]);
+        f["tokens"][TOKEN] = json!({"teams": ["t1"]});
+        if let Some(fault) = fault {
+            f["faults"] = json!({list: [fault]});
+        }
+        api.set_fixture(&f);
+        let out = h.run_env(
+            &["sync", "--json", "--team", "t1"],
+            b"",
+            &api_env(token, &api.url()),
+        );
+        assert_eq!(out.status.code(), Some(code), "{kind}: {}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{kind}: stdout is not JSON ({e}): {:?}", stdout(&out)));
+        assert_eq!((&v["team"], &v["dry_run"]), (&json!("t1"), &json!(false)));
+        assert_eq!(v["error"]["kind"], kind);
+        assert_eq!(v["error"]["exit_code"], code);
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            stderr(&out).contains(message),
+            "{message}\n{}",
+            stderr(&out)
+        );
+        assert_token_nowhere(&h, &out);
+    }
+}
+
+#[test]
+fn a_name_synced_from_another_origin_is_named_as_such() {
+    let mut f = fixture(vec![credential(1, "t1")]);
+    f["account"][0]["name"] = json!("shared");
+    let mut team_one = credential(2, "t1");
+    team_one["name"] = json!("shared");
+    f["teams"] = json!({"t1": [team_one]});
+    f["tokens"][TOKEN] = json!({"teams": ["t1"]});
+    let Some(api) = FakeApi::start("sync_origin_names", &f) else {
+        return;
+    };
+    let h = Helper::new();
+    assert_ok(&sync(&h, &api, &["--team", "t1"]), "the team's sync");
+    let out = sync(&h, &api, &[]);
+    assert_ok(&out, "the account's sync");
+    assert_contains(
+        &stdout(&out),
+        r#"skip    "shared": the name "shared" is already used by Northflank's credential cred-2 synced from team t1 (for r2.example.com); rename one of them in Northflank"#,
+    );
+}
+
+#[test]
+fn a_token_too_large_for_stdin_is_a_token_problem() {
+    let h = Helper::new();
+    let out = h.run_env(
+        &["sync", "--token-stdin"],
+        &vec![b'a'; 64 * 1024 + 1],
+        &[("NORTHFLANK_API_URL", "http://127.0.0.1:9")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_contains(&stderr(&out), "larger than 64 KiB");
 }

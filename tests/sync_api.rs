@@ -17,6 +17,7 @@ use docker_credential_northflank::northflank::plan::{self, Local};
 use docker_credential_northflank::northflank::token::{self, Env};
 use docker_credential_northflank::northflank::{Entry, Fetched, Scope, SyncError};
 use docker_credential_northflank::policy::Restrictions;
+use docker_credential_northflank::secret::Secret;
 use serde_json::{Value, json};
 use servers::northflank_api::{FakeApi, credential};
 
@@ -328,7 +329,7 @@ fn no_request_is_sent_once_the_window_is_used_up() {
     );
     assert_eq!(server.total(), 3, "nothing sent past the limit, so no 429");
     // The plan saves what was fetched and keeps the rest for the next run.
-    let p = plan::plan(&f, &[]);
+    let p = plan::plan(&f, &[], &mut |_, _| unreachable!("nothing is saved"));
     assert_eq!(p.counts().create, 2);
     assert_eq!(p.counts().skip, 3);
 }
@@ -455,16 +456,24 @@ fn only_changed_credentials_are_fetched_again() {
     let local: Vec<Local> = saved
         .iter()
         .map(|(u, o)| Local {
+            id: &u.id,
             name: &u.name,
             registry: &u.registry,
             provider: u.provider,
             username: &u.username,
             description: &u.description,
             restrictions: &u.restrictions,
+            created: u.created_at.as_deref().unwrap_or_default(),
+            updated: u.updated_at.as_deref().unwrap_or_default(),
             origin: Some(o),
+            other_api: false,
         })
         .collect();
-    let p = plan::plan(&third, &local);
+    let secrets: HashMap<&str, &Secret> = saved
+        .iter()
+        .map(|(u, _)| (u.id.as_str(), &u.secret))
+        .collect();
+    let p = plan::plan(&third, &local, &mut |l, s| secrets[l.id] == s);
     let changed: Vec<String> = p
         .steps
         .iter()
@@ -475,17 +484,17 @@ fn only_changed_credentials_are_fetched_again() {
         changed,
         [
             r#"remove  "cred 11": gone from the token's account in Northflank"#,
-            r#"update  "cred 5" (r5.example.com, all projects; changed: secret or times)"#,
-            r#"update  "cred 7" (r7.example.com, all projects; changed: secret or times)"#,
-            r#"update  "cred 9" -> "renamed nine" (r9.example.com, all projects; changed: name)"#,
+            r#"update  "cred 7" (r7.example.com, all projects; changed: secret)"#,
+            r#"rename  "cred 9" -> "renamed nine""#,
             r#"create  "cred 500" (r500.example.com, all projects)"#,
         ]
     );
-    assert_eq!(p.counts().keep, 116);
+    // cred 5, fetched again for want of an updatedAt, is the copy: kept, not rewritten.
+    assert_eq!(p.counts().keep, 117);
 }
 
 #[test]
-fn a_credential_deleted_between_list_and_get_is_skipped() {
+fn a_credential_deleted_between_list_and_get_is_gone() {
     let mut fx = fixture(vec![credential(1, "t"), credential(2, "t")]);
     fx["faults"] = json!({"/v1/integrations/registries/cred-1":
         [{"status": 404, "message": "Registry credentials not found"}]});
@@ -494,10 +503,109 @@ fn a_credential_deleted_between_list_and_get_is_skipped() {
     };
     let f = fetch(&client(&server), &Scope::Account, &HashMap::new());
     assert_eq!(ids(&f, fetched), ["cred-2"]);
+    let gone: Vec<_> = f
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Gone { id, reason, .. } => Some((id.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        skip_reason(&f, "cred-1"),
-        "Northflank no longer has it, since it was listed (HTTP 404: Registry credentials not found)"
+        gone,
+        [(
+            "cred-1",
+            "Northflank no longer has it, since it was listed (HTTP 404: Registry credentials not found)"
+        )]
     );
+    assert!(f.stopped.is_none());
+}
+
+#[test]
+fn a_get_answer_that_is_not_the_api_stops_the_sync_instead_of_skipping() {
+    let get = "/v1/integrations/registries/cred-1";
+    let cases = [
+        (
+            json!({"status": 200, "body": "<html>login</html>"}),
+            "the get answer is not Northflank's documented JSON (line 1, column 1), for the credential \"cred 1\" (cred-1)",
+        ),
+        (
+            json!({"status": 200, "body": "{}"}),
+            "not Northflank's documented JSON",
+        ),
+        (
+            json!({"status": 200, "body": r#"{"data":{"id":"cred-1","name":"cred 1","credentials":{"password":7}}}"#}),
+            "not the documented shape",
+        ),
+        (
+            json!({"status": 200, "body": r#"{"data":{"id":"cred-9","name":"cred 1"}}"#}),
+            "for another credential",
+        ),
+        (
+            json!({"status": 400, "message": "Bad request"}),
+            "answered (HTTP 400: Bad request) where Northflank's API answers with the registry credential cred-1",
+        ),
+        (
+            json!({"status": 410, "message": "Gone"}),
+            "(HTTP 410: Gone)",
+        ),
+        // A 404 that is not Northflank's (no error body) does not say the credential is gone.
+        (
+            json!({"status": 404, "body": "<html>Not Found</html>"}),
+            "(HTTP 404) where",
+        ),
+        (
+            json!({"status": 302, "body": "", "headers": {"location": "https://elsewhere.example/"}}),
+            "(HTTP 302) where Northflank's API answers with the registry credential cred-1: check NORTHFLANK_API_URL",
+        ),
+    ];
+    let Some(server) = FakeApi::start("get_not_the_api", &fixture(vec![])) else {
+        return;
+    };
+    for (fault, want) in cases {
+        let mut fx = fixture(vec![credential(1, "t"), credential(2, "t")]);
+        fx["faults"] = json!({get: [fault]});
+        server.set_fixture(&fx);
+        let f = fetch(&client(&server), &Scope::Account, &HashMap::new());
+        let e = f
+            .stopped
+            .as_ref()
+            .unwrap_or_else(|| panic!("{fault}: not stopped: {:?}", f.entries));
+        assert_eq!(e.exit_code(), 5, "{fault}: {e}");
+        assert_contains(&e.to_string(), want);
+        assert!(
+            f.entries
+                .iter()
+                .all(|e| matches!(e, Entry::NotFetched { .. })),
+            "{fault}: {:?}",
+            f.entries
+        );
+    }
+}
+
+#[test]
+fn an_answer_over_the_size_limit_is_not_the_api() {
+    let mut fx = fixture(vec![credential(1, "t")]);
+    let big = format!(
+        r#"{{"data":{{"id":"cred-1","name":"{}"}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    fx["faults"] = json!({"/v1/integrations/registries/cred-1": [{"status": 200, "body": big}]});
+    let Some(server) = FakeApi::start("answer_too_large", &fx) else {
+        return;
+    };
+    let f = fetch(&client(&server), &Scope::Account, &HashMap::new());
+    let e = f.stopped.as_ref().expect("stopped");
+    assert_eq!(e.exit_code(), 5, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the answer from {} is too large (over 4 MiB), which Northflank's API never sends: \
+             check NORTHFLANK_API_URL",
+            server.url()
+        )
+    );
+    assert_eq!(server.total(), 2, "not retried");
 }
 
 #[test]

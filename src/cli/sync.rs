@@ -7,6 +7,7 @@
 //! planned with, not overwritten blindly, and a sync killed at any moment leaves every
 //! credential as before or as synced (each lives in one registry file, replaced atomically).
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use serde::Serialize;
@@ -54,16 +55,45 @@ const NORTHFLANK_REGISTRY: &str = "registry.northflank.com";
 const REGISTRY_LOGIN_NAME: &str = "northflank-registry";
 
 pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
+    match sync(store, &a) {
+        Ok((report, stopped)) => {
+            report.print(a.json, stopped.as_ref(), a.registry_login.as_deref())?;
+            match stopped {
+                Some(stopped) => Err(stopped.into()),
+                None => Ok(()),
+            }
+        }
+        // Failed before there was a plan to report: scripts still get their JSON object.
+        Err(e) if a.json => {
+            failure_json(&a, &e)?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Fetches, plans and (unless `--dry-run`) applies: what to report, and the error the fetch
+/// stopped at, if it stopped part-way.
+fn sync(store: &Store, a: &Args) -> anyhow::Result<(Report, Option<SyncError>)> {
     let scope = Scope::new(a.team.as_deref())?;
     if a.registry_login.as_deref().is_some_and(str::is_empty) {
-        anyhow::bail!(
+        return Err(SyncError::Config(format!(
             "--registry-login is empty: give the user name to log in to {NORTHFLANK_REGISTRY} with"
-        );
+        ))
+        .into());
     }
     let stdin = if a.token_stdin {
         Some(
-            fsutil::read_limited(std::io::stdin().lock(), 64 * 1024)
-                .map_err(|e| anyhow::anyhow!("cannot read the token from stdin: {e}"))?,
+            fsutil::read_limited(std::io::stdin().lock(), MAX_TOKEN).map_err(|e| {
+                SyncError::Token(match e {
+                    fsutil::FileError::TooLarge(_) => format!(
+                        "the token on stdin is larger than {} KiB, which no API token is: pipe only \
+                         the token to --token-stdin",
+                        MAX_TOKEN >> 10
+                    ),
+                    e => format!("cannot read the token from stdin: {e}"),
+                })
+            })?,
         )
     } else {
         None
@@ -84,15 +114,24 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
     let fetched = fetch(&api, &scope, &known)?;
     let report = if a.dry_run {
         let saved: Vec<Saved> = store.summaries()?.into_values().flatten().collect();
+        let by_id: HashMap<&str, &Saved> = saved.iter().map(|c| (c.id.as_str(), c)).collect();
+        let mut same_secret = |l: &Local, secret: &Secret| {
+            by_id
+                .get(l.id)
+                .is_some_and(|c| store.secret(c).is_ok_and(|have| have == *secret))
+        };
         Report::of(
-            &plan::plan(&fetched, &locals(&saved, &api_base)),
+            &plan::plan(&fetched, &locals(&saved, &api_base), &mut same_secret),
             &fetched,
             true,
         )
     } else {
         store.write(|tx| {
             let saved = tx.all()?;
-            let plan = plan::plan(&fetched, &locals(&saved, &api_base));
+            // A secret that cannot be read counts as changed: the update then writes it.
+            let mut same_secret =
+                |l: &Local, secret: &Secret| tx.secret(l.id).is_ok_and(|have| have == *secret);
+            let plan = plan::plan(&fetched, &locals(&saved, &api_base), &mut same_secret);
             // Steps may pass through ambiguous states (two credentials trading projects);
             // the plan's end state is checked, once per registry, at commit.
             tx.check_ambiguity_at_commit();
@@ -103,23 +142,54 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
             Ok(Report::of(&plan, &fetched, false))
         })?
     };
-    report.print(
-        a.json,
-        fetched.stopped.as_ref(),
-        a.registry_login.as_deref(),
-    )?;
-    match fetched.stopped {
-        Some(stopped) => Err(stopped.into()),
-        None => Ok(()),
+    Ok((report, fetched.stopped))
+}
+
+/// The most `--token-stdin` reads: API tokens are a few hundred bytes.
+const MAX_TOKEN: u64 = 64 * 1024;
+
+/// `--json` for a sync that failed before it had a plan: `team`, `dry_run` and the `error`
+/// object a sync that stopped part-way prints too.
+fn failure_json(a: &Args, e: &anyhow::Error) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        team: Option<&'a str>,
+        dry_run: bool,
+        error: Failed,
+    }
+    let out = Out {
+        team: a.team.as_deref(),
+        dry_run: a.dry_run,
+        error: Failed::of(e),
+    };
+    let mut text = serde_json::to_string_pretty(&out).expect("BUG: the error serialises");
+    text.push('\n');
+    Ok(output::raw(text.as_bytes())?)
+}
+
+/// The `error` member of `--json`.
+#[derive(Serialize)]
+struct Failed {
+    kind: &'static str,
+    message: String,
+    exit_code: u8,
+}
+
+impl Failed {
+    /// A sync error by its kind; anything else failed here (the store, the keychain).
+    fn of(e: &anyhow::Error) -> Failed {
+        Failed {
+            kind: e
+                .downcast_ref::<SyncError>()
+                .map_or("store", SyncError::kind),
+            message: format!("{e:#}").replace(['\n', '\r'], " "),
+            exit_code: super::exit_code(e),
+        }
     }
 }
 
 /// Fetches, with a progress line on stderr when a person is watching.
-fn fetch(
-    api: &Api,
-    scope: &Scope,
-    known: &std::collections::HashMap<String, String>,
-) -> Result<Fetched, SyncError> {
+fn fetch(api: &Api, scope: &Scope, known: &HashMap<String, String>) -> Result<Fetched, SyncError> {
     let terminal = std::io::stderr().is_terminal();
     let mut shown = false;
     let result = api::fetch_with(api, scope, known, &mut |p| {
@@ -138,21 +208,25 @@ fn fetch(
 }
 
 /// The planner's view of what is saved. A credential synced from another API is, for this
-/// sync, like one saved here: never touched.
+/// sync, never touched (records from before origins named their API are this one's).
 fn locals<'a>(saved: &'a [Saved], api: &str) -> Vec<Local<'a>> {
     saved
         .iter()
         .map(|c| Local {
+            id: &c.id,
             name: &c.name,
             registry: &c.registry,
             provider: c.provider,
             username: &c.username,
             description: &c.description,
             restrictions: &c.restrictions,
-            origin: c
+            created: &c.created,
+            updated: &c.updated,
+            origin: c.origin.as_ref(),
+            other_api: c
                 .origin
                 .as_ref()
-                .filter(|o| o.api.as_deref().is_none_or(|a| a == api)),
+                .is_some_and(|o| o.api.as_deref().is_some_and(|a| a != api)),
         })
         .collect()
 }
@@ -180,7 +254,11 @@ fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope, api: &str) -> crate::Result
                 tx.remove(&id)?;
             }
             Step::Rename { .. } => {}
-            Step::Update { name, upstream, .. } => {
+            Step::Update {
+                name,
+                upstream,
+                changes,
+            } => {
                 let id = match renamed.iter().position(|(_, to)| to == &upstream.name) {
                     Some(i) => renamed[i].0.clone(),
                     None => tx.named(name)?.id.clone(),
@@ -194,7 +272,10 @@ fn apply(tx: &mut Tx, steps: &[Step], scope: &Scope, api: &str) -> crate::Result
                         ..fields
                     };
                 })?;
-                tx.set_secret(&id, upstream.secret.clone())?;
+                // The same secret is not written again: a token exchanged for it stays cached.
+                if changes.contains(&"secret") {
+                    tx.set_secret(&id, upstream.secret.clone())?;
+                }
             }
             Step::Create(upstream) => {
                 tx.insert(synced(upstream, scope, api), upstream.secret.clone())?
@@ -314,12 +395,6 @@ impl Report {
     ) -> anyhow::Result<()> {
         if json {
             #[derive(Serialize)]
-            struct Failed<'a> {
-                kind: &'a str,
-                message: String,
-                exit_code: u8,
-            }
-            #[derive(Serialize)]
             struct Out<'a> {
                 team: Option<&'a str>,
                 dry_run: bool,
@@ -327,7 +402,7 @@ impl Report {
                 counts: Counts,
                 requests: Requests,
                 registry_login: Option<&'a str>,
-                error: Option<Failed<'a>>,
+                error: Option<Failed>,
             }
             let out = Out {
                 team: self.team.as_deref(),

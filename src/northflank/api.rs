@@ -11,7 +11,9 @@
 //!
 //! A failure while reading the list fails the fetch. A failure during the `GET`s stops it but
 //! keeps what was fetched ([`Fetched::stopped`]), so the caller can save that much and a rerun
-//! continues where this one stopped.
+//! continues where this one stopped. A get answer that is not the API's (not its JSON, an
+//! unexpected status) is such a failure, never a reason to skip the credential: skipping would
+//! remove the working copy of a credential Northflank still has.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -195,6 +197,7 @@ pub fn fetch_with(
         let entry = match s.get(&r) {
             Ok(u) => Entry::Fetched(u),
             Err(Failed::Skip(reason)) => Entry::Skipped { id, name, reason },
+            Err(Failed::Gone(reason)) => Entry::Gone { id, name, reason },
             Err(Failed::Stop(e)) => {
                 stopped = Some(e);
                 Entry::NotFetched { id, name }
@@ -216,15 +219,19 @@ pub fn fetch_with(
 enum Failed {
     /// The sync cannot go on.
     Stop(SyncError),
-    /// Only this credential is affected (gone since the list, an odd answer).
+    /// Northflank's answer, read in full, says this credential cannot be mirrored.
     Skip(String),
+    /// Northflank says it has no such credential (a 404 with its error body): deleted since
+    /// it was listed.
+    Gone(String),
 }
 
 /// Which endpoint a request is for: decides the permission a 403 names, and what a 404 means.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Call {
+enum Call<'a> {
     List,
-    Get,
+    /// The get of the credential with this id.
+    Get(&'a str),
 }
 
 /// One fetch: the requests made and what the rate-limit headers said.
@@ -263,7 +270,7 @@ impl<'a> Session<'a> {
             }
             let body = self.call(&url, Call::List).map_err(|f| match f {
                 Failed::Stop(e) => e,
-                Failed::Skip(why) => SyncError::Answer(why),
+                Failed::Skip(why) | Failed::Gone(why) => SyncError::Answer(why),
             })?;
             let page = wire::parse_page(&body).map_err(|why| {
                 SyncError::Answer(format!("{why}; is {} Northflank's API?", self.api.base))
@@ -295,10 +302,20 @@ impl<'a> Session<'a> {
             self.api.registries(self.scope),
             utf8_percent_encode(&listed.id, UNRESERVED)
         );
-        let body = self.call(&url, Call::Get)?;
-        let got = wire::parse_get(&body).map_err(Failed::Skip)?;
+        let body = self.call(&url, Call::Get(&listed.id))?;
+        // An answer this version cannot read says nothing about the credential: it stops the
+        // sync (exit 5) and the copy here stays as it was.
+        let unreadable = |why: String| {
+            Failed::Stop(SyncError::Answer(format!(
+                "{why}, for the credential {:?} ({}); is {} Northflank's API?",
+                one_line(&listed.name, 80),
+                one_line(&listed.id, 60),
+                self.api.base
+            )))
+        };
+        let got = wire::parse_get(&body).map_err(unreadable)?;
         if !got.id.is_empty() && got.id != listed.id {
-            return Err(Failed::Skip(format!(
+            return Err(unreadable(format!(
                 "the get answer is for another credential ({:?})",
                 one_line(&got.id, 60)
             )));
@@ -330,7 +347,7 @@ impl<'a> Session<'a> {
             attempt += 1;
             match call {
                 Call::List => self.requests.list += 1,
-                Call::Get => self.requests.get += 1,
+                Call::Get(_) => self.requests.get += 1,
             }
             let (last, wait) = match self.api.client.send(&req) {
                 Ok(resp) => {
@@ -347,6 +364,15 @@ impl<'a> Session<'a> {
                         ),
                         _ => return Err(self.refused(&resp, call)),
                     }
+                }
+                // Far more than any answer of the API: something else answered.
+                Err(http::Error::BodyTooLarge(max)) => {
+                    return Err(Failed::Stop(SyncError::Answer(format!(
+                        "the answer from {} is too large (over {} MiB), which Northflank's API \
+                         never sends: check NORTHFLANK_API_URL",
+                        self.api.base,
+                        max >> 20
+                    ))));
                 }
                 Err(e) => {
                     let unreachable = SyncError::Unreachable {
@@ -410,8 +436,10 @@ impl<'a> Session<'a> {
                 retry_after: self.retry_after(resp),
                 detail: self.detail(resp),
             },
-            (404, Call::Get) => {
-                return Failed::Skip(format!(
+            // Only Northflank's own 404 (its error body) says the credential is gone: a
+            // proxy's page must not remove copies.
+            (404, Call::Get(_)) if self.error_message(resp).is_some() => {
+                return Failed::Gone(format!(
                     "Northflank no longer has it, since it was listed{}",
                     self.detail(resp)
                 ));
@@ -423,17 +451,18 @@ impl<'a> Session<'a> {
                     self.detail(resp)
                 ))
             }
-            (400..=499, Call::Get) => {
-                return Failed::Skip(format!(
-                    "Northflank refused to send it{}",
-                    self.detail(resp)
-                ));
-            }
-            (_, _) => SyncError::Answer(format!(
+            (_, Call::List) => SyncError::Answer(format!(
                 "{} answered{} where Northflank's API answers with the list of registry \
                  credentials: check NORTHFLANK_API_URL",
                 self.api.base,
                 self.detail(resp)
+            )),
+            (_, Call::Get(id)) => SyncError::Answer(format!(
+                "{} answered{} where Northflank's API answers with the registry credential {}: \
+                 check NORTHFLANK_API_URL",
+                self.api.base,
+                self.detail(resp),
+                one_line(id, 60)
             )),
         })
     }
@@ -441,6 +470,15 @@ impl<'a> Session<'a> {
     /// ` (HTTP 403: <message>)`, the message taken from an error body
     /// `{"error":{"message"}}` as one safe line without the token; ` (HTTP 403)` without one.
     fn detail(&self, resp: &http::Response) -> String {
+        match self.error_message(resp).filter(|m| !m.is_empty()) {
+            Some(m) => format!(" (HTTP {}: {m})", resp.status),
+            None => format!(" (HTTP {})", resp.status),
+        }
+    }
+
+    /// The message of Northflank's error body `{"error":{"status","message"}}`, as one safe
+    /// line without the token (empty when it has none); `None` when the body is not one.
+    fn error_message(&self, resp: &http::Response) -> Option<String> {
         #[derive(Deserialize)]
         struct Body {
             error: Inner,
@@ -450,15 +488,13 @@ impl<'a> Session<'a> {
             #[serde(default)]
             message: Option<String>,
         }
-        let message = serde_json::from_slice::<Body>(&resp.body)
-            .ok()
-            .and_then(|b| b.error.message)
-            .map(|m| one_line(&scrub(&m, self.api.token.expose()), 200))
-            .filter(|m| !m.is_empty());
-        match message {
-            Some(m) => format!(" (HTTP {}: {m})", resp.status),
-            None => format!(" (HTTP {})", resp.status),
-        }
+        let body = serde_json::from_slice::<Body>(&resp.body).ok()?;
+        Some(
+            body.error
+                .message
+                .map(|m| one_line(&scrub(&m, self.api.token.expose()), 200))
+                .unwrap_or_default(),
+        )
     }
 
     fn note_rate_limit(&mut self, resp: &http::Response) {

@@ -12,10 +12,10 @@ use std::time::Duration;
 /// | code | meaning | what to do |
 /// |---|---|---|
 /// | 1 | configuration: bad `--team`, a refused `NORTHFLANK_API_URL`, an unknown team | fix the flag or variable |
-/// | 2 | the token: none found, unreadable login file, rejected (401), missing permission (403) | give a valid token with the named permission |
+/// | 2 | the token: none found, unreadable login file, empty or over 64 KiB on stdin, rejected (401), missing permission (403) | give a valid token with the named permission |
 /// | 3 | Northflank unreachable or failing (timeouts, connection errors, 5xx) after the retries | retry later; check the network / status page |
 /// | 4 | rate limited (429 or `x-ratelimit-remaining: 0`) | rerun after the time given |
-/// | 5 | an answer that is not the documented API (bad JSON, unexpected status) | check `NORTHFLANK_API_URL`; report it |
+/// | 5 | an answer that is not the documented API (bad JSON, unexpected status, over the size limit), to the list or to one get | check `NORTHFLANK_API_URL`; report it |
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// No usable token: none anywhere, an unreadable or malformed login file, an unknown

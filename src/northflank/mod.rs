@@ -147,7 +147,15 @@ pub enum Entry {
         name: String,
         reason: String,
     },
-    /// Not fetched because the sync stopped first ([`Fetched::stopped`]).
+    /// Listed, but Northflank's get said it has no such credential: deleted since the list.
+    /// Planned like a credential the list no longer has.
+    Gone {
+        id: String,
+        name: String,
+        reason: String,
+    },
+    /// Not fetched because the sync stopped first ([`Fetched::stopped`]), or fetched with an
+    /// answer that stopped it: the copy here, if any, stays as it was.
     NotFetched { id: String, name: String },
 }
 
@@ -157,6 +165,7 @@ impl Entry {
             Entry::Fetched(u) => &u.id,
             Entry::Unchanged { id, .. }
             | Entry::Skipped { id, .. }
+            | Entry::Gone { id, .. }
             | Entry::NotFetched { id, .. } => id,
         }
     }
@@ -167,6 +176,7 @@ impl Entry {
             Entry::Fetched(u) => &u.name,
             Entry::Unchanged { name, .. }
             | Entry::Skipped { name, .. }
+            | Entry::Gone { name, .. }
             | Entry::NotFetched { name, .. } => name,
         }
     }

@@ -12,7 +12,11 @@
 //! - A synced credential is either exactly Northflank's current one or gone: when Northflank's
 //!   new version cannot be saved (it lost its restrictions or its static secret, or its new
 //!   name is taken here), the old copy is removed with the reason rather than kept stale —
-//!   stale restrictions could grant a project what Northflank no longer does.
+//!   stale restrictions could grant a project what Northflank no longer does. (An answer that
+//!   is not the API's never gets here: it stops the fetch, and the copy is kept.)
+//! - A credential fetched again whose content is the copy's (one without `updatedAt` is
+//!   fetched every time) is unchanged: nothing is written, so its times and a cached
+//!   exchanged token stay. Comparing the secret is the caller's: the plan never sees secrets.
 //! - A name already used here, or a credential that would make the choice for some project
 //!   ambiguous (SPEC §4, [`policy::check_unambiguous`]), skips the later one with a message
 //!   naming both. "Later" means: credentials already synced keep their place, and new ones
@@ -26,10 +30,13 @@ use serde::Serialize;
 use super::{Entry, Fetched, Origin, Scope, Upstream};
 use crate::policy::{self, Restrictions};
 use crate::provider::Provider;
+use crate::secret::Secret;
 
 /// The metadata of a saved credential that planning needs (never its secret).
 #[derive(Debug, Clone, Copy)]
 pub struct Local<'a> {
+    /// The store's id for it (not Northflank's): what the caller's secret check looks up.
+    pub id: &'a str,
     pub name: &'a str,
     /// The canonical registry key.
     pub registry: &'a str,
@@ -37,7 +44,34 @@ pub struct Local<'a> {
     pub username: &'a str,
     pub description: &'a str,
     pub restrictions: &'a Restrictions,
+    pub created: &'a str,
+    pub updated: &'a str,
     pub origin: Option<&'a Origin>,
+    /// Synced from another Northflank API than this sync's: never this sync's to change.
+    pub other_api: bool,
+}
+
+impl<'a> Local<'a> {
+    /// Its origin, when it was synced from `scope` through this sync's API.
+    fn synced_from(&self, scope: &Scope) -> Option<&'a Origin> {
+        self.origin.filter(|o| !self.other_api && scope.owns(o))
+    }
+
+    /// Who holds its name and registry slot, for a sync of `scope`.
+    fn holder(&self, scope: &Scope) -> Holder {
+        match (self.origin, self.synced_from(scope)) {
+            (_, Some(o)) => Holder::Synced(o.credential_id.clone()),
+            (None, None) => Holder::Local,
+            (Some(o), None) => Holder::Elsewhere {
+                id: o.credential_id.clone(),
+                from: match (&o.team, o.api.as_deref()) {
+                    (_, Some(api)) if self.other_api => format!("the API {api}"),
+                    (Some(team), _) => format!("team {team}"),
+                    (None, _) => "the account".to_string(),
+                },
+            },
+        }
+    }
 }
 
 /// The `known` map for [`super::api::fetch`]: Northflank id → saved `updatedAt`, for the
@@ -45,8 +79,7 @@ pub struct Local<'a> {
 pub fn known(local: &[Local], scope: &Scope) -> HashMap<String, String> {
     local
         .iter()
-        .filter_map(|l| l.origin)
-        .filter(|o| scope.owns(o))
+        .filter_map(|l| l.synced_from(scope))
         .filter_map(|o| Some((o.credential_id.clone(), o.updated_at.clone()?)))
         .collect()
 }
@@ -58,13 +91,15 @@ pub enum Step<'a> {
     /// Save a new credential with `upstream.origin(scope)`.
     Create(&'a Upstream),
     /// Replace the synced credential now called `name` by `upstream` (its name included);
-    /// `changes` lists the metadata that differs (empty: the secret or the times did).
+    /// `changes` lists what differs: `name`, metadata fields, `secret`, or only `times` (never
+    /// empty). One whose name changed is reported and counted as a rename ([`Step::action`]).
     Update {
         name: String,
         upstream: &'a Upstream,
         changes: Vec<&'static str>,
     },
-    /// Renamed in Northflank and otherwise unchanged: only the name changes.
+    /// Renamed in Northflank and not fetched (its `updatedAt` is the saved one): only the name
+    /// changes.
     Rename {
         id: String,
         from: String,
@@ -91,15 +126,39 @@ pub enum Step<'a> {
 }
 
 impl Step<'_> {
-    /// The action's stable name, as `--json` prints it.
+    /// The action's stable name, as `--json` prints it. Northflank keeps the id when a
+    /// credential is renamed, so a fetched one with a new name is a rename (SPEC §9), whatever
+    /// else changed with it.
     pub fn action(&self) -> &'static str {
         match self {
             Step::Create(_) => "create",
+            Step::Update { .. } if self.renames() => "rename",
             Step::Update { .. } => "update",
             Step::Rename { .. } => "rename",
             Step::Remove { .. } => "remove",
             Step::Skip { .. } => "skip",
             Step::Keep { .. } => "keep",
+        }
+    }
+
+    /// Whether it gives a credential a new name.
+    pub fn renames(&self) -> bool {
+        match self {
+            Step::Update { name, upstream, .. } => *name != upstream.name,
+            Step::Rename { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The changes a line or `--json` lists: for a rename, those besides the name.
+    fn listed_changes(&self) -> Vec<&'static str> {
+        match self {
+            Step::Update { changes, .. } => changes
+                .iter()
+                .copied()
+                .filter(|c| !(self.renames() && *c == "name"))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -134,7 +193,7 @@ struct StepJson<'s> {
     #[serde(skip_serializing_if = "Option::is_none")]
     restrictions: Option<&'s Restrictions>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    changes: Option<&'s [&'static str]>,
+    changes: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'s str>,
 }
@@ -163,14 +222,12 @@ impl Serialize for Step<'_> {
         };
         match self {
             Step::Create(u) => j.upstream(u),
-            Step::Update {
-                name,
-                upstream,
-                changes,
-            } => {
+            Step::Update { name, upstream, .. } => {
                 j.upstream(upstream);
-                j.from = (name != &upstream.name).then_some(name.as_str());
-                j.changes = Some(changes);
+                j.from = self.renames().then_some(name.as_str());
+                // A rename lists what else changed, and only when something did.
+                let listed = self.listed_changes();
+                j.changes = (!self.renames() || !listed.is_empty()).then_some(listed);
             }
             Step::Rename { id, from, to } => {
                 (j.credential_id, j.name, j.from) = (id, to, Some(from.as_str()));
@@ -199,24 +256,24 @@ impl fmt::Display for Step<'_> {
                 u.restrictions.scope()
             ),
             Step::Update {
-                name,
-                upstream: u,
-                changes,
+                name, upstream: u, ..
             } => {
-                write!(f, "{name:?}")?;
-                if *name != u.name {
-                    write!(f, " -> {:?}", u.name)?;
-                }
-                let what = if changes.is_empty() {
-                    "secret or times".to_string()
+                let listed = self.listed_changes();
+                if self.renames() {
+                    write!(f, "{name:?} -> {:?}", u.name)?;
+                    if listed.is_empty() {
+                        return Ok(());
+                    }
                 } else {
-                    changes.join(", ")
-                };
+                    write!(f, "{name:?}")?;
+                }
+                let also = if self.renames() { "also " } else { "" };
                 write!(
                     f,
-                    " ({}, {}; changed: {what})",
+                    " ({}, {}; {also}changed: {})",
                     u.registry,
-                    u.restrictions.scope()
+                    u.restrictions.scope(),
+                    listed.join(", ")
                 )
             }
             Step::Rename { from, to, .. } => write!(f, "{from:?} -> {to:?}"),
@@ -264,6 +321,7 @@ impl Plan<'_> {
         for s in &self.steps {
             *match s {
                 Step::Create(_) => &mut c.create,
+                Step::Update { .. } if s.renames() => &mut c.rename,
                 Step::Update { .. } => &mut c.update,
                 Step::Rename { .. } => &mut c.rename,
                 Step::Remove { .. } => &mut c.remove,
@@ -278,8 +336,11 @@ impl Plan<'_> {
 /// Who holds a name or a registry slot in the store as it will be after the plan.
 #[derive(Clone)]
 enum Holder {
-    /// A credential this sync does not own (local, or synced from another origin).
-    Other,
+    /// A credential saved on this machine: no sync manages it.
+    Local,
+    /// Northflank's credential `id`, synced from another origin (`from`: `team t1`, `the
+    /// account`, `the API …`): that origin's sync manages it, not this one.
+    Elsewhere { id: String, from: String },
     /// A credential of this sync, by Northflank id.
     Synced(String),
 }
@@ -310,12 +371,15 @@ impl<'a> After<'a> {
     fn name_taken(&self, name: &str, id: &str) -> Option<String> {
         let (holder, registry) = self.names.get(name)?;
         Some(match holder {
-            Holder::Other => format!(
+            Holder::Local => format!(
                 "the name {name:?} is already used here by a credential for {registry} that sync does not manage; rename one of them"
+            ),
+            Holder::Elsewhere { id: other, from } => format!(
+                "the name {name:?} is already used by Northflank's credential {other} synced from {from} (for {registry}); rename one of them in Northflank"
             ),
             Holder::Synced(other) if other == id => return None,
             Holder::Synced(other) => format!(
-                "the name {name:?} is already used by Northflank's credential {other} (for {registry})"
+                "the name {name:?} is already used by Northflank's credential {other} (for {registry}); rename one of them in Northflank"
             ),
         })
     }
@@ -344,18 +408,24 @@ impl<'a> After<'a> {
     }
 }
 
-/// Plans the sync of `fetched` into a store holding `local`.
-pub fn plan<'a>(fetched: &'a Fetched, local: &[Local<'a>]) -> Plan<'a> {
+/// Plans the sync of `fetched` into a store holding `local`. `same_secret` says whether a
+/// saved credential's secret is the given one; it is asked only about credentials fetched
+/// again, to tell an unchanged one from an update.
+pub fn plan<'a>(
+    fetched: &'a Fetched,
+    local: &[Local<'a>],
+    same_secret: &mut dyn FnMut(&Local, &Secret) -> bool,
+) -> Plan<'a> {
     let scope = &fetched.scope;
-    let owned = |l: &&Local| l.origin.is_some_and(|o| scope.owns(o));
+    let owned = |l: &&Local| l.synced_from(scope).is_some();
     let mut mine: HashMap<&str, &Local> = HashMap::new();
     let mut after = After::default();
     for l in local {
-        match l.origin.filter(|_| owned(&l)) {
+        match l.synced_from(scope) {
             Some(o) => {
                 mine.entry(o.credential_id.as_str()).or_insert(l);
             }
-            None => after.add(l.name, l.registry, l.restrictions, Holder::Other),
+            None => after.add(l.name, l.registry, l.restrictions, l.holder(scope)),
         }
     }
 
@@ -446,13 +516,35 @@ pub fn plan<'a>(fetched: &'a Fetched, local: &[Local<'a>]) -> Plan<'a> {
                 reason: "not fetched: the sync stopped first; run sync again".into(),
             },
             (Entry::Skipped { name, reason, .. }, here) => gone_or_skipped(id, name, reason, here),
+            // Deleted since the list: as if the list had not had it.
+            (Entry::Gone { reason, .. }, Some(l)) => Step::Remove {
+                id: id.to_string(),
+                name: l.name.to_string(),
+                reason: reason.clone(),
+            },
+            (Entry::Gone { name, reason, .. }, None) => Step::Skip {
+                id: id.to_string(),
+                name: name.clone(),
+                reason: reason.clone(),
+            },
             (Entry::Fetched(u), here) => match (after.admit(u), here) {
                 (Ok(()), None) => Step::Create(u),
-                (Ok(()), Some(l)) => Step::Update {
-                    name: l.name.to_string(),
-                    upstream: u,
-                    changes: changes(l, u),
-                },
+                (Ok(()), Some(l)) => {
+                    let changes = changes(l, u, same_secret);
+                    if changes.is_empty() {
+                        Step::Keep {
+                            id: id.to_string(),
+                            name: l.name.to_string(),
+                            reason: "unchanged in Northflank",
+                        }
+                    } else {
+                        Step::Update {
+                            name: l.name.to_string(),
+                            upstream: u,
+                            changes,
+                        }
+                    }
+                }
                 (Err(why), here) => gone_or_skipped(id, &u.name, &why, here),
             },
         };
@@ -498,19 +590,35 @@ fn gone_or_skipped<'a>(id: &str, name: &str, reason: &str, here: Option<&Local>)
     }
 }
 
-/// The metadata fields in which `u` differs from the saved copy.
-fn changes(l: &Local, u: &Upstream) -> Vec<&'static str> {
-    [
+/// What differs between the saved copy and `u`: the fields and the secret, else `times`
+/// alone when only Northflank's times moved (saved with the copy, they must be written; they
+/// go with nearly every change, so they are not listed beside others). Empty: nothing.
+fn changes(
+    l: &Local,
+    u: &Upstream,
+    same_secret: &mut dyn FnMut(&Local, &Secret) -> bool,
+) -> Vec<&'static str> {
+    let changed: Vec<&'static str> = [
         ("name", l.name != u.name),
         ("provider", l.provider != u.provider),
         ("registry", l.registry != u.registry),
         ("username", l.username != u.username),
         ("description", l.description != u.description),
         ("restrictions", *l.restrictions != u.restrictions),
+        ("secret", !same_secret(l, &u.secret)),
     ]
     .into_iter()
     .filter_map(|(field, differs)| differs.then_some(field))
-    .collect()
+    .collect();
+    // A time Northflank does not give is left as saved (see `synced` in the sync command).
+    let times = u.created_at.as_deref().is_some_and(|t| t != l.created)
+        || u.updated_at.as_deref().is_some_and(|t| t != l.updated)
+        || l.origin.and_then(|o| o.updated_at.as_deref()) != u.updated_at.as_deref();
+    if changed.is_empty() && times {
+        vec!["times"]
+    } else {
+        changed
+    }
 }
 
 #[cfg(test)]
@@ -568,15 +676,24 @@ mod tests {
     fn view(s: &[Saved]) -> Vec<Local<'_>> {
         s.iter()
             .map(|s| Local {
+                id: s.name,
                 name: s.name,
                 registry: s.registry,
                 provider: Provider::Custom,
                 username: "u",
                 description: "",
                 restrictions: &s.restrictions,
+                created: "t0",
+                updated: "t1",
                 origin: s.origin.as_ref(),
+                other_api: false,
             })
             .collect()
+    }
+
+    /// The plan when every saved secret is the one fetched.
+    fn plan_same<'a>(f: &'a Fetched, local: &[Local<'a>]) -> Plan<'a> {
+        plan(f, local, &mut |_, _| true)
     }
 
     fn fetched(scope: Scope, entries: Vec<Entry>) -> Fetched {
@@ -595,7 +712,7 @@ mod tests {
             .map(|s| match s {
                 Step::Rename { from, to, .. } => format!("rename {from} -> {to}"),
                 Step::Update { name, upstream, .. } if *name != upstream.name => {
-                    format!("update {name} -> {}", upstream.name)
+                    format!("rename {name} -> {}", upstream.name)
                 }
                 Step::Create(u) | Step::Update { upstream: u, .. } => {
                     format!("{} {}", s.action(), u.name)
@@ -632,7 +749,7 @@ mod tests {
                 Entry::Fetched(up("c2", "hub", "https://index.docker.io/v1/", &[])),
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["create ghcr one", "create hub"]);
         assert_eq!(p.counts().create, 2);
     }
@@ -663,13 +780,13 @@ mod tests {
                 },
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(
             lines(&p),
             [
                 "remove gone",
                 "rename renamed quietly -> quiet new name",
-                "update old name -> new name",
+                "rename old name -> new name",
                 "update restricted",
                 "keep same",
             ]
@@ -700,7 +817,7 @@ mod tests {
             saved("team two", "c.io", &[], Some(("c3", Some("t2")))),
         ];
         let f = fetched(Scope::Team("t1".into()), vec![]);
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["remove team one"]);
         assert!(reason(&p, "remove", "team one").contains("gone from team t1"));
         assert_eq!(p.team, Some("t1"));
@@ -719,7 +836,7 @@ mod tests {
                 Entry::Fetched(up("c3", "twice", "b.io", &[])),
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["create twice", "skip taken", "skip twice"]);
         let r = reason(&p, "skip", "taken");
         assert!(
@@ -753,7 +870,7 @@ mod tests {
                 },
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(
             lines(&p),
             [
@@ -797,7 +914,7 @@ mod tests {
                 Entry::Fetched(up("c2", "hand", "b.io", &[])),
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["remove lost restrictions", "remove clash"]);
         assert!(reason(&p, "remove", "lost restrictions").contains("(no restrictions)"));
         assert!(reason(&p, "remove", "clash").contains(r#"name "hand" is already used"#));
@@ -824,7 +941,7 @@ mod tests {
             retry_after: Some(60),
             detail: String::new(),
         });
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["create fresh", "skip brand new", "keep old"]);
     }
 
@@ -841,7 +958,7 @@ mod tests {
                 name: "busy".into(),
             }],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(lines(&p), ["skip busy"]);
         assert!(reason(&p, "skip", "busy").contains("keeps its old name"));
         assert_eq!(
@@ -867,12 +984,165 @@ mod tests {
                 Entry::Fetched(up("c2", "alpha", "b.io", &[])),
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         assert_eq!(
             lines(&p),
-            ["update alpha -> beta", "update beta -> alpha", "skip alpha"]
+            ["rename alpha -> beta", "rename beta -> alpha", "skip alpha"]
         );
         assert!(reason(&p, "skip", "alpha").contains("twice"));
+    }
+
+    #[test]
+    fn a_credential_fetched_again_is_written_only_when_something_differs() {
+        // One without updatedAt is fetched at every sync; its copy was saved without one.
+        let mut local = [saved("plain", "a.io", &[], Some(("c1", None)))];
+        local[0].origin.as_mut().unwrap().updated_at = None;
+        let fresh = |updated: Option<&str>, created: Option<&str>| {
+            let mut u = up("c1", "plain", "a.io", &[]);
+            u.updated_at = updated.map(str::to_string);
+            u.created_at = created.map(str::to_string);
+            u
+        };
+        let cases: [(Upstream, bool, &str, Option<&[&str]>); 6] = [
+            // Nothing differs: kept, nothing written (times and a cached token stay).
+            (fresh(None, None), true, "keep plain", None),
+            (fresh(None, Some("t0")), true, "keep plain", None),
+            (fresh(None, None), false, "update plain", Some(&["secret"])),
+            // Northflank's times are saved with the copy: they alone are an update.
+            (
+                fresh(None, Some("t9")),
+                true,
+                "update plain",
+                Some(&["times"]),
+            ),
+            (
+                fresh(Some("t1"), None),
+                true,
+                "update plain",
+                Some(&["times"]),
+            ),
+            (
+                {
+                    let mut u = fresh(None, None);
+                    u.description = "new".into();
+                    u
+                },
+                false,
+                "update plain",
+                Some(&["description", "secret"]),
+            ),
+        ];
+        for (u, same, want, want_changes) in cases {
+            let f = fetched(Scope::Account, vec![Entry::Fetched(u)]);
+            let mut asked = Vec::new();
+            let p = plan(&f, &view(&local), &mut |l, secret| {
+                asked.push((l.id.to_string(), secret.expose().to_string()));
+                same
+            });
+            assert_eq!(lines(&p), [want], "{:?}", f.entries);
+            assert_eq!(asked, [("plain".to_string(), "s3cret-value".to_string())]);
+            let changes = p.steps.iter().find_map(|s| match s {
+                Step::Update { changes, .. } => Some(changes.as_slice()),
+                _ => None,
+            });
+            assert_eq!(changes, want_changes);
+            if want.starts_with("keep") {
+                assert!(!p.steps[0].changes_store());
+                assert_eq!(p.counts().keep, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_fetched_rename_is_a_rename_listing_what_else_changed() {
+        let local = [
+            saved("quay uno", "quay.io", &[], Some(("c1", None))),
+            saved("hub one", "hub.io", &[], Some(("c2", None))),
+        ];
+        let f = fetched(
+            Scope::Account,
+            vec![
+                Entry::Fetched(up("c1", "quay eins", "quay.io", &[])),
+                Entry::Fetched(up("c2", "hub two", "hub.io", &["p1"])),
+            ],
+        );
+        let p = plan_same(&f, &view(&local));
+        let text: Vec<String> = p.steps.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                r#"rename  "quay uno" -> "quay eins""#,
+                r#"rename  "hub one" -> "hub two" (hub.io, projects p1; also changed: restrictions)"#,
+            ]
+        );
+        assert_eq!(
+            p.counts(),
+            Counts {
+                rename: 2,
+                ..Counts::default()
+            }
+        );
+        let json = serde_json::to_value(&p.steps).unwrap();
+        assert_eq!(json[0]["action"], "rename");
+        assert_eq!(
+            (&json[0]["from"], &json[0]["name"]),
+            (&"quay uno".into(), &"quay eins".into())
+        );
+        assert!(json[0].get("changes").is_none(), "{json}");
+        assert_eq!(json[1]["changes"], serde_json::json!(["restrictions"]));
+    }
+
+    #[test]
+    fn a_name_taken_by_another_origin_names_that_origin() {
+        let mut local = [
+            saved("shared", "a.io", &[], Some(("c9", Some("t1")))),
+            saved("other api", "b.io", &[], Some(("c8", None))),
+            saved("hand made", "c.io", &[], None),
+        ];
+        local[1].origin.as_mut().unwrap().api = Some("https://staging.example".into());
+        let f = fetched(
+            Scope::Account,
+            vec![
+                Entry::Fetched(up("c1", "shared", "d.io", &[])),
+                Entry::Fetched(up("c2", "other api", "e.io", &[])),
+                Entry::Fetched(up("c3", "hand made", "f.io", &[])),
+            ],
+        );
+        let mut view = view(&local);
+        view[1].other_api = true;
+        let p = plan_same(&f, &view);
+        assert_eq!(
+            lines(&p),
+            ["skip shared", "skip other api", "skip hand made"]
+        );
+        assert_eq!(
+            reason(&p, "skip", "shared"),
+            r#"the name "shared" is already used by Northflank's credential c9 synced from team t1 (for a.io); rename one of them in Northflank"#
+        );
+        assert_eq!(
+            reason(&p, "skip", "other api"),
+            r#"the name "other api" is already used by Northflank's credential c8 synced from the API https://staging.example (for b.io); rename one of them in Northflank"#
+        );
+        assert!(reason(&p, "skip", "hand made").contains("that sync does not manage"));
+        // Neither is this sync's: nothing is removed, and neither is taken as known.
+        assert!(known(&view, &Scope::Account).is_empty());
+    }
+
+    #[test]
+    fn a_credential_deleted_since_the_list_goes_as_if_unlisted() {
+        let local = [saved("was here", "a.io", &[], Some(("c1", None)))];
+        let gone = |id: &str, name: &str| Entry::Gone {
+            id: id.into(),
+            name: name.into(),
+            reason: "Northflank no longer has it, since it was listed (HTTP 404)".into(),
+        };
+        let f = fetched(
+            Scope::Account,
+            vec![gone("c1", "was here"), gone("c2", "brand new")],
+        );
+        let p = plan_same(&f, &view(&local));
+        assert_eq!(lines(&p), ["remove was here", "skip brand new"]);
+        assert!(reason(&p, "remove", "was here").starts_with("Northflank no longer has it"));
     }
 
     #[test]
@@ -888,17 +1158,17 @@ mod tests {
                 Entry::Fetched(up("c2", "fresh", "ghcr.io", &[])),
             ],
         );
-        let p = plan(&f, &view(&local));
+        let p = plan_same(&f, &view(&local));
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"team": null, "steps": [
                 {"action": "remove", "credential_id": "c3", "name": "gone",
                  "reason": "gone from the token's account in Northflank"},
-                {"action": "update", "credential_id": "c1", "name": "new", "from": "old",
+                {"action": "rename", "credential_id": "c1", "name": "new", "from": "old",
                  "registry": "a.io", "provider": "custom",
                  "restrictions": {"restricted": true, "projects": ["p1"]},
-                 "changes": ["name", "restrictions"]},
+                 "changes": ["restrictions"]},
                 {"action": "create", "credential_id": "c2", "name": "fresh", "registry": "ghcr.io",
                  "provider": "custom", "restrictions": {"restricted": false, "projects": []}},
             ]})
@@ -908,14 +1178,14 @@ mod tests {
             text,
             [
                 r#"remove  "gone": gone from the token's account in Northflank"#,
-                r#"update  "old" -> "new" (a.io, projects p1; changed: name, restrictions)"#,
+                r#"rename  "old" -> "new" (a.io, projects p1; also changed: restrictions)"#,
                 r#"create  "fresh" (ghcr.io, all projects)"#,
             ]
         );
         assert!(!json.to_string().contains("s3cret") && !text.concat().contains("s3cret"));
         assert_eq!(
             p.counts().to_string(),
-            "1 created, 1 updated, 0 renamed, 1 removed, 0 skipped, 0 unchanged"
+            "1 created, 0 updated, 1 renamed, 1 removed, 0 skipped, 0 unchanged"
         );
     }
 }

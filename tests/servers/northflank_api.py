@@ -32,7 +32,8 @@ Driven by a JSON fixture (reloaded when the file changes), which the test writes
                "shape": "current" | "older", "omit": [field, ...],
                "list_item": {...} and/or "get_data": {...} to answer verbatim}
   FAULT: {"status"?: 503, "message"?: "...", "delay"?: seconds, "body"?: "raw text",
-          "headers"?: {...}} -- answers to a path, consumed in order, then normal answers.
+          "headers"?: {...}} -- answers to a path, consumed in order, then normal answers;
+          a new fixture starts its faults from the first.
 
 GET /__stats answers {"total": N, "paths": {path: count}} (every request but /__stats).
 
@@ -71,6 +72,7 @@ def fixture():
         with open(FIXTURE) as f:
             STATE["fixture"] = json.load(f)
         STATE["stamp"] = stamp
+        STATE["faults_used"] = {}
     return STATE["fixture"]
 
 
