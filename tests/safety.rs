@@ -538,9 +538,7 @@ fn a_password_in_any_registry_address_never_reaches_a_message() {
         format!(r#"{{"auths":{{"{bad}":{{"auth":"dTpw"}},"u:CANARYpass@x.io":{{}}}}}}"#),
     )
     .unwrap();
-    let kubelet = format!(
-        r#"{{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"u:CANARYpass@ghcr.io/app"}}"#
-    );
+    let kubelet = r#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"u:CANARYpass@ghcr.io/app"}"#;
     let runs = [
         h.run(&["import-docker-config", config.to_str().unwrap()], b""),
         h.run(
