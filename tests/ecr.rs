@@ -326,6 +326,27 @@ fn a_slow_endpoint_is_an_error_within_the_timeout() {
 }
 
 #[test]
+fn an_exchange_whose_deadline_has_passed_is_a_timeout_with_nothing_sent() {
+    // A `get` that used its budget up waiting for another one's exchange.
+    let Some(fake) = FakeEcr::start("deadline", &json!({})) else {
+        return;
+    };
+    let secret = Secret::new(SECRET_KEY);
+    let err = ecr::exchange_until(
+        &registry(),
+        &endpoint_of(&fake),
+        KEY_ID,
+        &secret,
+        SystemTime::now(),
+        Instant::now(),
+    )
+    .expect_err("no time left");
+    assert!(matches!(err, ExchangeError::TimedOut { .. }), "{err:?}");
+    check_message(&err);
+    assert_eq!(fake.stats().requests, 0);
+}
+
+#[test]
 fn a_dropped_connection_is_retried_then_reported() {
     let Some((fake, err, text)) = refused("close", json!({"mode": "close"})) else {
         return;

@@ -11,6 +11,7 @@ mod servers;
 use common::*;
 use serde_json::json;
 use servers::fake_ecr::{ACCOUNT, FakeEcr, KEY_ID, REGION, SECRET_KEY};
+use std::time::Duration;
 
 fn host() -> String {
     format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com")
@@ -95,6 +96,117 @@ fn parallel_gets_with_an_empty_cache_make_one_exchange() {
         assert_exact(&child.wait_with_output().unwrap(), 0, &want);
     }
     assert_eq!(fake.stats().requests, 1);
+}
+
+/// What one exchange may send: the AWS SDKs' standard retry mode makes three attempts.
+const ONE_EXCHANGE: u64 = 3;
+
+/// Every `get` answers within `ecr::TIMEOUT` (10 s) of its start; the rest is for starting
+/// processes on a busy machine. Well short of the 20 s the store lock is waited for.
+const BUDGET_AND_SLACK: Duration = Duration::from_secs(15);
+
+/// `n` gets at once, each waited for no longer than [`BUDGET_AND_SLACK`].
+fn parallel_gets(h: &Helper, fake: &FakeEcr, n: usize) -> Vec<std::process::Output> {
+    let url = fake.url();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            h.spawn(
+                &["get"],
+                host().as_bytes(),
+                &[("AWS_ENDPOINT_URL_ECR", url.as_str())],
+            )
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| wait_within(child, BUDGET_AND_SLACK, "a parallel get"))
+        .collect()
+}
+
+/// A failed `get`: one line on stdout, exit 1, never not-found, never the store-lock message.
+#[track_caller]
+fn assert_one_line_error(out: &std::process::Output) -> String {
+    let text = stdout(out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(out));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.ends_with('\n'), "{text:?}");
+    assert_lacks(&text, NOT_FOUND.trim_end());
+    assert_lacks(&text, "the credential store is locked");
+    for secret in [SECRET_KEY, TOKEN] {
+        assert_lacks(&format!("{text}{}", stderr(out)), secret);
+    }
+    text
+}
+
+#[test]
+fn parallel_gets_against_a_failing_ecr_make_one_exchange_and_answer_its_error() {
+    let Some((h, fake)) = setup("ecr_parallel_failing", json!({}), &[]) else {
+        return;
+    };
+    let mut sent = 0;
+    for (mode, want) in [
+        ("throttle", "Amazon ECR is throttling GetAuthorizationToken"),
+        ("server-error", "failed with HTTP 500"),
+    ] {
+        fake.configure(&json!({"mode": mode}));
+        for out in parallel_gets(&h, &fake, 20) {
+            assert_contains(&assert_one_line_error(&out), want);
+        }
+        // The first get's attempts; the others waited for it and answered its error. (Slack
+        // for one straggler that started only after that failure, so it tried again.)
+        let requests = fake.stats().requests - sent;
+        assert!(
+            (1..=2 * ONE_EXCHANGE).contains(&requests),
+            "{mode}: {requests} requests to ECR for 20 parallel gets"
+        );
+        sent += requests;
+    }
+    // The failure is remembered only for the gets that waited on it: a later get tries again.
+    fake.configure(&json!({"mode": "ok"}));
+    assert_exact(&get(&h, &fake, None), 0, &get_answer(&host(), "AWS", TOKEN));
+    assert_eq!(fake.stats().requests, sent + 1);
+}
+
+#[test]
+fn parallel_gets_against_a_slow_ecr_each_answer_within_the_budget() {
+    // ECR answers after 15 s: the first get gives up at 10 s, and the others, waiting for it,
+    // give up when their own 10 s are over (or answer its error, if it came first).
+    let Some((h, fake)) = setup(
+        "ecr_parallel_slow",
+        json!({"mode": "slow", "slow": 15}),
+        &[],
+    ) else {
+        return;
+    };
+    for out in parallel_gets(&h, &fake, 16) {
+        let text = assert_one_line_error(&out);
+        assert!(
+            text.contains("did not answer within 10 s")
+                || text.contains("another docker-credential-northflank get is still exchanging"),
+            "{text}"
+        );
+    }
+    assert_eq!(fake.stats().requests, 1, "the others waited for it");
+}
+
+#[test]
+fn parallel_gets_while_ecr_throttles_serve_the_cached_token_that_still_works() {
+    // Ten-minute tokens are never fresh, but work: served while ECR throttles.
+    let Some((h, fake)) = setup("ecr_parallel_stale", json!({"lifetime": 600}), &[]) else {
+        return;
+    };
+    assert_exact(&get(&h, &fake, None), 0, &get_answer(&host(), "AWS", TOKEN));
+    fake.configure(&json!({"mode": "throttle"}));
+    let want = get_answer(&host(), "AWS", TOKEN);
+    for out in parallel_gets(&h, &fake, 16) {
+        assert_exact(&out, 0, &want);
+        assert_contains(&stderr(&out), "serving the cached token");
+    }
+    let requests = fake.stats().requests - 1;
+    assert!(
+        (1..=2 * ONE_EXCHANGE).contains(&requests),
+        "{requests} requests to ECR for 16 parallel gets"
+    );
 }
 
 #[test]

@@ -113,8 +113,14 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<()> {
     if a.verify {
         // An ECR key pair is checked the way it is used: exchanged for a registry token first.
         let (user, checked) = if provider.exchanges_secret() {
-            let token = crate::protocol::ecr_exchange(key.as_str(), &a.name, &username, &secret)
-                .map_err(|e| e.error)?;
+            let token = crate::protocol::ecr_exchange(
+                key.as_str(),
+                &a.name,
+                &username,
+                &secret,
+                std::time::Instant::now() + crate::ecr::TIMEOUT,
+            )
+            .map_err(|e| e.error)?;
             (crate::ecr::USERNAME.to_string(), token.token)
         } else {
             (username.clone(), secret.clone())

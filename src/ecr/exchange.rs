@@ -212,13 +212,32 @@ pub fn exchange(
     secret_key: &Secret,
     now: SystemTime,
 ) -> Result<Token, ExchangeError> {
+    exchange_until(
+        reg,
+        endpoint,
+        key_id,
+        secret_key,
+        now,
+        Instant::now() + TIMEOUT,
+    )
+}
+
+/// [`exchange`], ending by `deadline` instead: a `get` that waited for another one's
+/// exchange has only what is left of its own [`TIMEOUT`]. A deadline already past is a
+/// timeout, with no request sent.
+pub fn exchange_until(
+    reg: &Registry,
+    endpoint: &Endpoint,
+    key_id: &str,
+    secret_key: &Secret,
+    now: SystemTime,
+    deadline: Instant,
+) -> Result<Token, ExchangeError> {
     let started = Instant::now();
-    let deadline = started + TIMEOUT;
     let mut attempt = 0;
     loop {
         let at = now + started.elapsed();
-        let left = deadline.saturating_duration_since(Instant::now());
-        let result = attempt_once(reg, endpoint, key_id, secret_key, at, left);
+        let result = attempt_once(reg, endpoint, key_id, secret_key, at, deadline);
         match result {
             Err(e) if retryable(&e) && attempt + 1 < ATTEMPTS => {
                 let pause = backoff(attempt);
@@ -302,7 +321,7 @@ fn attempt_once(
     key_id: &str,
     secret_key: &Secret,
     at: SystemTime,
-    left: Duration,
+    deadline: Instant,
 ) -> Result<Token, ExchangeError> {
     let body = b"{}";
     let creds = sigv4::Credentials {
@@ -347,7 +366,7 @@ fn attempt_once(
         .chain(signed.headers(&creds))
         .filter(|(name, _)| *name != "Authorization")
         .collect();
-    let reply = send(endpoint, &headers, &authorization, body, left, &call)?;
+    let reply = send(endpoint, &headers, &authorization, body, deadline, &call)?;
     let now_secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -366,7 +385,7 @@ fn send(
     headers: &[(&str, &str)],
     authorization: &Secret,
     body: &[u8],
-    left: Duration,
+    deadline: Instant,
     call: &Call,
 ) -> Result<Reply, ExchangeError> {
     let unreachable = |e: http::Error| match e {
@@ -380,22 +399,27 @@ fn send(
             detail: call.quote(&e.to_string()),
         },
     };
+    // The deadline is given to `send_by`, so the time spent here (reading the trusted
+    // certificates) counts too.
     let client = http::Client::new(&http::Options {
-        timeout: left,
+        timeout: TIMEOUT,
         trust: http::Trust::default(),
         redirects: http::Redirects::Refuse,
         allow_http: http::AllowHttp::LoopbackOnly,
     })
     .map_err(unreachable)?;
     let response = client
-        .send(&http::Request {
-            method: http::Method::Post,
-            url: endpoint.url(),
-            headers,
-            auth: Some(authorization),
-            body: Some(body),
-            max_body: MAX_ANSWER,
-        })
+        .send_by(
+            &http::Request {
+                method: http::Method::Post,
+                url: endpoint.url(),
+                headers,
+                auth: Some(authorization),
+                body: Some(body),
+                max_body: MAX_ANSWER,
+            },
+            deadline,
+        )
         .map_err(|e| match e {
             http::Error::BodyTooLarge(_) => call.malformed(&e.to_string()),
             e => unreachable(e),

@@ -7,8 +7,9 @@
 //! - [`registry`]: is this registry key an ECR registry, and which account and region?
 //! - [`endpoint`]: where the API is (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL`, or the
 //!   region's public endpoint), with plain `http://` only for loopback;
-//! - [`exchange`]: one signed `GetAuthorizationToken` call, bounded by [`TIMEOUT`], giving a
-//!   [`Token`] or an [`ExchangeError`] that is one line saying what to do;
+//! - [`exchange`]: one signed `GetAuthorizationToken` call, bounded by [`TIMEOUT`] (or by
+//!   what is left of a `get`'s: [`exchange_until`]), giving a [`Token`] or an
+//!   [`ExchangeError`] that is one line saying what to do;
 //! - [`sigv4`]: AWS Signature Version 4, by hand (see there for why).
 //!
 //! Caching the token, locking so parallel `get`s make one exchange, and project restrictions
@@ -20,4 +21,6 @@ pub mod sigv4;
 
 pub use crate::provider::ecr_host::{EXPECTED_FORM, Partition, Registry, registry};
 pub use endpoint::{Endpoint, EndpointError, Source, endpoint, process_env};
-pub use exchange::{ExchangeError, Refusal, Rejection, TIMEOUT, Token, USERNAME, exchange};
+pub use exchange::{
+    ExchangeError, Refusal, Rejection, TIMEOUT, Token, USERNAME, exchange, exchange_until,
+};

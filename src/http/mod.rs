@@ -313,7 +313,14 @@ impl Client {
     /// Sends `req`, following redirects as [`Options::redirects`] says. Any status is a
     /// response; only a failure to get one is an [`Error`].
     pub fn send(&self, req: &Request) -> Result<Response, Error> {
-        let deadline = Instant::now() + self.timeout;
+        self.send_by(req, Instant::now() + self.timeout)
+    }
+
+    /// [`Client::send`], ending by `deadline` when that comes before the timeout: for a
+    /// caller whose budget started earlier (an exchange that retries, a `get` that waited). A
+    /// deadline already past is [`Error::Timeout`], with nothing sent.
+    pub fn send_by(&self, req: &Request, deadline: Instant) -> Result<Response, Error> {
+        let deadline = deadline.min(Instant::now() + self.timeout);
         let first = Url::parse(req.url)?;
         let mut url = first.clone();
         let (mut method, mut body) = (req.method, req.body);

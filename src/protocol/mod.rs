@@ -14,6 +14,7 @@ pub mod codec;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::time::Instant;
 
 use codec::MAX_INPUT;
 pub use codec::Verb;
@@ -198,21 +199,37 @@ pub fn credentials_of(view: &View, saved: &Saved) -> Result<(String, Secret)> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let token = view.store.exchanged_token(saved, now, ecr_token)?;
+    // One budget for waiting on another `get`'s exchange and for our own: SPEC §10 bounds
+    // the whole answer by 10 s.
+    let token = view
+        .store
+        .exchanged_token(saved, now, crate::ecr::TIMEOUT, ecr_token)?;
     Ok((crate::ecr::USERNAME.to_string(), token))
 }
 
-fn ecr_token(saved: &Saved, secret: Secret) -> std::result::Result<Exchanged, FetchError> {
-    ecr_exchange(&saved.registry, &saved.name, &saved.username, &secret)
+fn ecr_token(
+    saved: &Saved,
+    secret: Secret,
+    deadline: Instant,
+) -> std::result::Result<Exchanged, FetchError> {
+    ecr_exchange(
+        &saved.registry,
+        &saved.name,
+        &saved.username,
+        &secret,
+        deadline,
+    )
 }
 
 /// One `GetAuthorizationToken` exchange for an ECR key pair (access key id as the username,
-/// secret access key as the secret) of the credential `name` for `registry`.
+/// secret access key as the secret) of the credential `name` for `registry`, ending by
+/// `deadline` (at most [`crate::ecr::TIMEOUT`] from now).
 pub fn ecr_exchange(
     registry: &str,
     name: &str,
     key_id: &str,
     secret: &Secret,
+    deadline: Instant,
 ) -> std::result::Result<Exchanged, FetchError> {
     let fail = |error: String, transient: bool| FetchError {
         error: Error::Exchange(error),
@@ -232,12 +249,13 @@ pub fn ecr_exchange(
         })?;
     let endpoint = crate::ecr::endpoint(&ecr_registry, &crate::ecr::process_env)
         .map_err(|e| fail(e.to_string(), false))?;
-    crate::ecr::exchange(
+    crate::ecr::exchange_until(
         &ecr_registry,
         &endpoint,
         key_id,
         secret,
         std::time::SystemTime::now(),
+        deadline,
     )
     .map(|t| Exchanged {
         token: t.token,

@@ -24,7 +24,8 @@ pub(super) const INDEX: &str = "index.json";
 pub(super) const META: &str = "store.json";
 pub(super) const LOCK: &str = ".lock";
 /// Held while a registry token is exchanged, so parallel `get`s make one exchange; writers
-/// do not wait for it.
+/// do not wait for it. It holds the last failed exchange for the `get`s that waited on it
+/// (see [`super::Store::exchanged_token`]).
 pub(super) const EXCHANGE_LOCK: &str = ".exchange.lock";
 
 /// Larger store files are refused as corrupt rather than read into memory.

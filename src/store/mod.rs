@@ -9,6 +9,7 @@
 //! ```text
 //! store.json               {"version":2,"backend":"keyring"}  — format version, chosen backend
 //! .lock                    advisory lock held by every writer
+//! .exchange.lock           advisory lock held while a token is exchanged (ECR); the last failure
 //! index.json               every credential without its secret, for `list` and `ls`
 //! registries/<key>.json    {"version":2,"registry":"ghcr.io","credentials":[…]}  (0600)
 //! ```
@@ -41,6 +42,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -194,6 +196,58 @@ pub struct Exchanged {
 pub struct FetchError {
     pub error: Error,
     pub transient: bool,
+}
+
+/// The last failed exchange, left in `.exchange.lock` by the caller that made it, for the
+/// callers that were waiting on that lock meanwhile (see [`Store::exchanged_token`]). One
+/// line of JSON, rewritten only with the lock held, and read only then: the credential's id,
+/// the time, whether trying later may work, and the error line, which never holds a secret
+/// (see [`crate::ecr::ExchangeError`]). Anything unreadable there is no failure: the reader
+/// exchanges for itself.
+#[derive(Debug, Serialize, Deserialize)]
+struct Failure {
+    id: String,
+    /// Unix milliseconds, when it was recorded.
+    at: u64,
+    transient: bool,
+    error: String,
+}
+
+impl Failure {
+    /// Failure lines are a few hundred bytes; more is not one.
+    const MAX: u64 = 16 * 1024;
+
+    fn read(mut lock: &fs::File) -> Option<Failure> {
+        use std::io::{Seek, SeekFrom};
+        lock.seek(SeekFrom::Start(0)).ok()?;
+        serde_json::from_slice(&fsutil::read_limited(lock, Self::MAX).ok()?).ok()
+    }
+
+    /// Best effort: unrecorded, a failure only makes the waiters try for themselves.
+    fn record(mut lock: &fs::File, saved: &Saved, e: &FetchError) {
+        use std::io::{Seek, SeekFrom, Write};
+        let failure = Failure {
+            id: saved.id.clone(),
+            at: unix_millis(),
+            transient: e.transient,
+            error: e.error.to_string(),
+        };
+        let Ok(mut line) = serde_json::to_vec(&failure) else {
+            return;
+        };
+        line.push(b'\n');
+        let _ = lock
+            .set_len(0)
+            .and_then(|()| lock.seek(SeekFrom::Start(0)))
+            .and_then(|_| lock.write_all(&line));
+    }
+}
+
+/// The wall clock in Unix milliseconds: failures are recorded and compared across processes.
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A cached token is used until this many seconds before it expires (SPEC §10: 15 minutes),
@@ -457,28 +511,73 @@ impl Store {
     }
 
     /// A short-lived registry token for `saved` (an ECR credential): the cached one while it
-    /// is fresh, else a new one from `fetch` (given the record and its secret), which is then
-    /// cached. Parallel callers with a stale cache queue on one lock and all but the first find
-    /// the first one's token, so they make one exchange. A transient failure serves a cached
+    /// is fresh, else a new one from `fetch` (given the record, its secret and the deadline of
+    /// `budget`, counted from here), which is then cached. A transient failure serves a cached
     /// token that has not expired yet; any other failure is the caller's error line.
+    ///
+    /// Parallel callers with a stale cache queue on one lock, so they make one exchange: the
+    /// first exchanges, and the others find its token — or, when it failed, its error, which
+    /// it leaves in the lock file (`Failure`): a failure recorded while a caller waited is the
+    /// outcome of the exchange it waited for, and asking again at once would only multiply the
+    /// requests to an endpoint that is throttling or down. A caller waits no longer than its
+    /// own budget, so every `get` answers within it, whoever is slow.
     pub fn exchanged_token(
         &self,
         saved: &Saved,
         now: i64,
-        fetch: impl FnOnce(&Saved, Secret) -> std::result::Result<Exchanged, FetchError>,
+        budget: Duration,
+        fetch: impl FnOnce(&Saved, Secret, Instant) -> std::result::Result<Exchanged, FetchError>,
     ) -> Result<Secret> {
         if let Some(token) = saved.fresh_token(now) {
             return Ok(token.clone());
         }
+        let deadline = Instant::now() + budget;
         let path = self.dir.join(files::EXCHANGE_LOCK);
         let lock = fsutil::open_lock_file(&path).map_err(|e| files::file_error(&path, &e))?;
-        wait_for_lock(&lock, &path)?;
+        let since = unix_millis();
+        let waited = match lock_until(&lock, &path, deadline)? {
+            Locking::Free => false,
+            Locking::Waited => true,
+            Locking::TimedOut => {
+                return Err(Error::Exchange(format!(
+                    "another docker-credential-northflank get is still exchanging a key pair with \
+                     Amazon ECR (it holds {}), so credential {:?} got no token within {} s: ECR is \
+                     slow or unreachable from here, or that process is stopped; check the network \
+                     and try again",
+                    path.display(),
+                    saved.name,
+                    budget.as_secs()
+                )));
+            }
+        };
         let current = self.reread(saved)?;
         if let Some(token) = current.fresh_token(now) {
             return Ok(token.clone());
         }
-        let secret = self.secret(&current)?;
-        let fetched = match fetch(&current, secret) {
+        // Only a failure recorded since this call started waiting is the outcome it waited
+        // for (a `get` that found the lock free, or one started after a failure, asks ECR
+        // itself). The id is enough: a key pair saved meanwhile was saved after this `get`
+        // began, so the answer of before is still a right one for it.
+        let recorded = if waited {
+            Failure::read(&lock).filter(|f| f.id == current.id && f.at >= since)
+        } else {
+            None
+        };
+        let result = match recorded {
+            Some(failure) => Err(FetchError {
+                error: Error::Exchange(failure.error),
+                transient: failure.transient,
+            }),
+            None => {
+                let secret = self.secret(&current)?;
+                let result = fetch(&current, secret, deadline);
+                if let Err(e) = &result {
+                    Failure::record(&lock, &current, e);
+                }
+                result
+            }
+        };
+        let fetched = match result {
             Ok(fetched) => fetched,
             Err(FetchError { error, transient }) => {
                 return match &current.exchanged {
@@ -675,26 +774,48 @@ fn folder_error(path: &Path, e: &FileError) -> Error {
 
 /// How long a writer waits for another one before giving up with a clear message, so a
 /// stopped process (Ctrl-Z, a debugger) cannot hang `docker login` without a word.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+const LOCK_WAIT: Duration = Duration::from_secs(20);
 
 fn wait_for_lock(file: &fs::File, path: &Path) -> Result<()> {
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    let mut pause = std::time::Duration::from_millis(1);
+    match lock_until(file, path, Instant::now() + LOCK_WAIT)? {
+        Locking::Free | Locking::Waited => Ok(()),
+        Locking::TimedOut => Err(Error::Store(format!(
+            "the credential store is locked by another docker-credential-northflank for over {} s ({}): \
+             check for a stopped or hung process (e.g. `fuser {}`) and try again",
+            LOCK_WAIT.as_secs(),
+            path.display(),
+            path.display()
+        ))),
+    }
+}
+
+/// How taking a lock went.
+enum Locking {
+    /// It was free.
+    Free,
+    /// Another process held it for a while.
+    Waited,
+    /// Another process still holds it at the deadline.
+    TimedOut,
+}
+
+/// Takes the exclusive lock on `file`, polling (with pauses that grow to 50 ms) until
+/// `deadline`.
+fn lock_until(file: &fs::File, path: &Path, deadline: Instant) -> Result<Locking> {
+    let mut pause = Duration::from_millis(1);
+    let mut waited = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(50));
-            }
+            Ok(()) if waited => return Ok(Locking::Waited),
+            Ok(()) => return Ok(Locking::Free),
             Err(fs::TryLockError::WouldBlock) => {
-                return Err(Error::Store(format!(
-                    "the credential store is locked by another docker-credential-northflank for over {} s ({}): \
-                     check for a stopped or hung process (e.g. `fuser {}`) and try again",
-                    LOCK_WAIT.as_secs(),
-                    path.display(),
-                    path.display()
-                )));
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Locking::TimedOut);
+                }
+                waited = true;
+                std::thread::sleep(pause.min(left));
+                pause = (pause * 2).min(Duration::from_millis(50));
             }
             Err(fs::TryLockError::Error(e)) => return Err(files::io_error("lock", path, &e)),
         }
