@@ -81,19 +81,9 @@ fn parallel_gets_with_an_empty_cache_make_one_exchange() {
     let Some((h, fake)) = setup("ecr_parallel", json!({"mode": "slow", "slow": 1}), &[]) else {
         return;
     };
-    let url = fake.url();
-    let children: Vec<_> = (0..16)
-        .map(|_| {
-            h.spawn(
-                &["get"],
-                host().as_bytes(),
-                &[("AWS_ENDPOINT_URL_ECR", url.as_str())],
-            )
-        })
-        .collect();
     let want = get_answer(&host(), "AWS", TOKEN);
-    for child in children {
-        assert_exact(&child.wait_with_output().unwrap(), 0, &want);
+    for out in parallel_gets(&h, &fake, 16) {
+        assert_exact(&out, 0, &want);
     }
     assert_eq!(fake.stats().requests, 1);
 }

@@ -980,12 +980,19 @@ fn configure_remove_never_removes_another_helpers_duplicate() {
 // doctor
 
 #[cfg(unix)]
-#[test]
-fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
-    let h = Helper::new();
+/// A folder holding the helper under its own name, for a PATH that finds it (as `doctor`
+/// checks).
+fn on_path(h: &Helper) -> std::path::PathBuf {
     let bin_dir = h.path("bin");
     fs::create_dir_all(&bin_dir).unwrap();
     std::os::unix::fs::symlink(BIN, bin_dir.join("docker-credential-northflank")).unwrap();
+    bin_dir
+}
+
+#[test]
+fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
+    let h = Helper::new();
+    let bin_dir = on_path(&h);
     let doctor = |path: &str, project: Option<&str>| {
         let mut c = h.cmd(&["doctor"]);
         c.env("PATH", path).envs(project_env(project));
@@ -1033,9 +1040,7 @@ fn doctor_reports_problems_with_fixes_and_passes_when_all_is_well() {
 #[test]
 fn a_docker_creds_store_naming_this_helper_counts_as_wired() {
     let h = Helper::new();
-    let bin_dir = h.path("bin");
-    fs::create_dir_all(&bin_dir).unwrap();
-    std::os::unix::fs::symlink(BIN, bin_dir.join("docker-credential-northflank")).unwrap();
+    let bin_dir = on_path(&h);
     fs::create_dir_all(h.docker_config().parent().unwrap()).unwrap();
     fs::write(h.docker_config(), r#"{"credsStore":"northflank"}"#).unwrap();
     let out = h.run(
