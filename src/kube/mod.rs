@@ -171,12 +171,7 @@ fn shown(s: &str) -> String {
     // `user:password@ghcr.io/app` must not reach a log: everything before the last `@` of the
     // name (a digest's `@sha256:…` is no user info) goes, as for any registry address.
     let (name, digest) = match s.rsplit_once('@') {
-        Some((name, d))
-            if d.split_once(':')
-                .is_some_and(|(alg, _)| is_digest_algorithm(alg)) =>
-        {
-            (name, &s[name.len()..])
-        }
+        Some((name, d)) if is_digest(d) => (name, &s[name.len()..]),
         _ => (s, ""),
     };
     let s = format!("{}{digest}", crate::host::redacted(name));
@@ -188,13 +183,22 @@ fn shown(s: &str) -> String {
     text
 }
 
-/// A digest algorithm of the reference grammar: `sha256`, `sha512`, `multihash+base58`, …
-fn is_digest_algorithm(alg: &str) -> bool {
+/// A digest of the reference grammar, `algorithm:encoded` (`sha256:` and 64 hex digits, …).
+/// Strict, so `host:5000/app` after a password's `@` is never taken for one: the encoded part
+/// is at least 32 characters of `[A-Za-z0-9=_-]`, with no `/` or `:`.
+fn is_digest(d: &str) -> bool {
+    let Some((alg, encoded)) = d.split_once(':') else {
+        return false;
+    };
     !alg.is_empty()
         && alg.starts_with(|c: char| c.is_ascii_lowercase())
         && alg
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+        && encoded.len() >= 32
+        && encoded
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c))
 }
 
 #[cfg(test)]

@@ -484,6 +484,21 @@ fn image_registry_refuses_malformed_references() {
             .to_string(),
         "invalid image reference \"…@evil.com/x\": the registry part is not a valid host[:port]"
     );
+    // A password before the host is never shown, whatever follows it (`host:port/…` is no
+    // digest); a real digest is shown.
+    for image in [
+        "admin:hunter2@localhost:5000/app",
+        "u:hunter2@ghcr.io:443/app",
+    ] {
+        let message = image_registry(image).unwrap_err().to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("…@"), "{message}");
+    }
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let message = image_registry(&format!("u:hunter2@ghcr.io/app@{digest}"))
+        .unwrap_err()
+        .to_string();
+    assert!(!message.contains("hunter2"), "{message}");
     let long = format!("{}/x", "a.".repeat(100));
     let message = image_registry(&long).unwrap_err().to_string();
     assert!(message.starts_with(&format!(
