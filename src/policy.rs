@@ -154,9 +154,15 @@ pub fn erase_target<T>(
     name: impl Fn(&T) -> &str,
     project: &Project,
 ) -> Result<Option<usize>, String> {
+    let unrestricted = items.iter().position(|c| !restrictions(c).restricted);
     match project {
-        Project::Invalid(raw) => Err(invalid_project(raw)),
-        Project::Unset => Ok(items.iter().position(|c| !restrictions(c).restricted)),
+        // Said only when there is something it leaves alone: docker logs out with up to four
+        // spellings of a registry, and most hold nothing.
+        Project::Invalid(raw) => match unrestricted {
+            Some(_) => Err(invalid_project(raw)),
+            None => Ok(None),
+        },
+        Project::Unset => Ok(unrestricted),
         Project::Id(p) => match position(items, &restrictions, Some(p)) {
             None => Ok(None),
             Some(i) if only_for(restrictions(&items[i]), p) => Ok(Some(i)),
@@ -402,6 +408,17 @@ mod tests {
         assert!(erase(&id("p9")).unwrap_err().contains("\"shared\""));
         assert!(erase(&id("p3")).unwrap_err().contains("\"p2-p3\""));
         assert!(erase(&Project::Invalid("x y".into())).is_err());
+        let restricted_only = [("p1-cred", r(&["p1"]))];
+        assert_eq!(
+            erase_target(
+                &restricted_only,
+                |c| &c.1,
+                |c| c.0,
+                &Project::Invalid(String::new())
+            ),
+            Ok(None),
+            "nothing it could have removed: nothing to say"
+        );
         let only_restricted = [("p1-cred", r(&["p1"]))];
         let none = |project: &Project| erase_target(&only_restricted, |c| &c.1, |c| c.0, project);
         assert_eq!(none(&Project::Unset), Ok(None));

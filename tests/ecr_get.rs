@@ -200,6 +200,22 @@ fn parallel_gets_while_ecr_throttles_serve_the_cached_token_that_still_works() {
 }
 
 #[test]
+fn parallel_gets_while_ecr_hangs_serve_the_cached_token_that_still_works() {
+    // The first get gives up on ECR at 10 s and the others on waiting for it: all of them
+    // still have a token that works for minutes, and serve it.
+    let Some((h, fake)) = setup("ecr_parallel_stale_slow", json!({"lifetime": 600}), &[]) else {
+        return;
+    };
+    assert_exact(&get(&h, &fake, None), 0, &get_answer(&host(), "AWS", TOKEN));
+    fake.configure(&json!({"mode": "slow", "slow": 15}));
+    let want = get_answer(&host(), "AWS", TOKEN);
+    for out in parallel_gets(&h, &fake, 8) {
+        assert_exact(&out, 0, &want);
+        assert_contains(&stderr(&out), "serving the cached token");
+    }
+}
+
+#[test]
 fn a_token_within_fifteen_minutes_of_its_end_is_replaced() {
     // Ten-minute tokens are never fresh enough to be served from the cache.
     let Some((h, fake)) = setup("ecr_refresh", json!({"lifetime": 600}), &[]) else {

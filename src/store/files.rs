@@ -25,8 +25,24 @@ pub(super) const META: &str = "store.json";
 pub(super) const LOCK: &str = ".lock";
 /// Held while a registry token is exchanged, so parallel `get`s make one exchange; writers
 /// do not wait for it. It holds the last failed exchange for the `get`s that waited on it
-/// (see [`super::Store::exchanged_token`]).
+/// (see [`super::Store::exchanged_token`]). One per credential (`.exchange-<id>.lock`), so a
+/// slow exchange for one registry never holds up another's; `.exchange.lock`, the one file of
+/// earlier releases, still counts as the store's.
 pub(super) const EXCHANGE_LOCK: &str = ".exchange.lock";
+
+/// The exchange lock of the credential `id` (ids are hex, safe in a file name).
+pub(super) fn exchange_lock(id: &str) -> String {
+    format!(".exchange-{id}.lock")
+}
+
+/// Whether `name` is an exchange lock of the store's.
+pub(super) fn is_exchange_lock(name: &str) -> bool {
+    name == EXCHANGE_LOCK
+        || name
+            .strip_prefix(".exchange-")
+            .and_then(|r| r.strip_suffix(".lock"))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
 
 /// Larger store files are refused as corrupt rather than read into memory.
 pub(super) const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -315,7 +331,7 @@ pub(super) fn registry_bytes(key: &str, creds: &[Saved]) -> Result<Option<Vec<u8
         return Err(Error::BadInput(format!(
             "the credentials saved for {key} would take {} MiB, more than the {} MiB a store file may \
              hold: remove some of them (rm), or save smaller secrets; nothing was saved",
-            bytes.len() >> 20,
+            (bytes.len() as u64).div_ceil(1 << 20),
             MAX_FILE >> 20
         )));
     }
@@ -378,8 +394,7 @@ pub(super) fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
     let dir = super::DIR_ENV;
     let fix = match e.kind() {
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
-            "free some space on that disk and try again (what was saved before is unchanged)"
-                .to_string()
+            "free some space on that disk and try again".to_string()
         }
         io::ErrorKind::ReadOnlyFilesystem => {
             format!(
@@ -388,7 +403,7 @@ pub(super) fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
         }
         io::ErrorKind::IsADirectory => format!("it is a folder: move {} away", path.display()),
         // ENXIO: a socket or a device without a driver where a file belongs.
-        _ if e.raw_os_error() == Some(6) => {
+        _ if cfg!(unix) && e.raw_os_error() == Some(6) => {
             format!("it is not a regular file: move {} away", path.display())
         }
         _ => format!(

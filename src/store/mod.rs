@@ -9,7 +9,7 @@
 //! ```text
 //! store.json               {"version":2,"backend":"keyring"}  — format version, chosen backend
 //! .lock                    advisory lock held by every writer
-//! .exchange.lock           advisory lock held while a token is exchanged (ECR); the last failure
+//! .exchange-<id>.lock      advisory lock held while a token is exchanged (ECR); the last failure
 //! index.json               every credential without its secret, for `list` and `ls`
 //! registries/<key>.json    {"version":2,"registry":"ghcr.io","credentials":[…]}  (0600)
 //! ```
@@ -198,7 +198,7 @@ pub struct FetchError {
     pub transient: bool,
 }
 
-/// The last failed exchange, left in `.exchange.lock` by the caller that made it, for the
+/// The last failed exchange, left in the credential's exchange lock file by the caller that made it, for the
 /// callers that were waiting on that lock meanwhile (see [`Store::exchanged_token`]). One
 /// line of JSON, rewritten only with the lock held, and read only then: the credential's id,
 /// the time, whether trying later may work, and the error line, which never holds a secret
@@ -532,13 +532,20 @@ impl Store {
             return Ok(token.clone());
         }
         let deadline = Instant::now() + budget;
-        let path = self.dir.join(files::EXCHANGE_LOCK);
+        let path = self.dir.join(files::exchange_lock(&saved.id));
         let lock = fsutil::open_lock_file(&path).map_err(|e| files::file_error(&path, &e))?;
         let since = unix_millis();
         let waited = match lock_until(&lock, &path, deadline)? {
             Locking::Free => false,
             Locking::Waited => true,
             Locking::TimedOut => {
+                // The token of before still works for a while: better than no pull.
+                if let Some(old) = self.reread(saved)?.exchanged.filter(|t| t.expires_at > now) {
+                    self.notice(
+                        "another get is still exchanging a key pair with Amazon ECR; serving the cached token, which is valid a little longer",
+                    );
+                    return Ok(old.token);
+                }
                 return Err(Error::Exchange(format!(
                     "another docker-credential-northflank get is still exchanging a key pair with \
                      Amazon ECR (it holds {}), so credential {:?} got no token within {} s: ECR is \
@@ -730,18 +737,16 @@ impl Store {
     /// not mistaken for one). Such a folder is never written into, chmodded or swept (a typo
     /// such as `NORTHFLANK_CONFIG_DIR=/tmp` must not turn it into one).
     pub fn not_a_store(&self) -> Option<Error> {
-        let ours = [
-            files::META,
-            files::INDEX,
-            files::LOCK,
-            files::EXCHANGE_LOCK,
-            files::REGISTRIES,
-        ];
+        let ours = [files::META, files::INDEX, files::LOCK, files::REGISTRIES];
         let name = fs::read_dir(&self.dir)
             .ok()?
             .flatten()
             .map(|e| e.file_name())
-            .find(|n| !ours.iter().any(|o| n.as_os_str() == *o) && !fsutil::is_temp_name(n))?;
+            .find(|n| {
+                !ours.iter().any(|o| n.as_os_str() == *o)
+                    && !fsutil::is_temp_name(n)
+                    && !n.to_str().is_some_and(files::is_exchange_lock)
+            })?;
         Some(Error::Store(format!(
             "{} is not a credential store (it holds {name:?}, which is not the store's): set {DIR_ENV} \
              to a new or empty folder; nothing was written",

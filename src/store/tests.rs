@@ -319,6 +319,17 @@ fn a_save_that_would_outgrow_what_readers_read_is_refused_and_changes_nothing() 
         .unwrap_err();
     assert!(err.to_string().contains("more than the 64 MiB"), "{err}");
     assert_eq!(read_back(&store), ("u-old".into(), "old".into()));
+    // A first save refused so leaves no store.json behind either (no backend recorded).
+    let (_fresh_dir, fresh) = self::store();
+    let huge = "x".repeat(files::MAX_FILE as usize);
+    let err = fresh
+        .write(|tx| {
+            tx.set_default_backend(Backend::File);
+            tx.insert(cred("huge", "ghcr.io", "u", &[]), Secret::new(huge))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("would take 65 MiB"), "{err}");
+    assert!(!fresh.dir().join(files::META).exists());
 }
 
 #[test]

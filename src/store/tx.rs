@@ -440,16 +440,22 @@ impl Tx<'_> {
     fn commit(&mut self) -> Result<()> {
         fault::point("before-commit")?;
         let root = self.store.dir.clone();
-        if self.meta_dirty {
-            let bytes = serde_json::to_vec_pretty(&self.meta).expect("BUG: meta serialises");
-            files::write(&root.join(files::META), &bytes)?;
-        }
         let changed: BTreeMap<String, Vec<Saved>> = self
             .loaded
             .iter()
             .filter(|(_, (read, now))| read != now)
             .map(|(key, (_, now))| (key.clone(), now.clone()))
             .collect();
+        // Every registry file's bytes before anything is written: one that is refused (too
+        // large) refuses the whole commit, `store.json` included.
+        let mut bytes: BTreeMap<&String, Option<Vec<u8>>> = BTreeMap::new();
+        for (key, creds) in &changed {
+            bytes.insert(key, files::registry_bytes(key, creds)?);
+        }
+        if self.meta_dirty {
+            let meta = serde_json::to_vec_pretty(&self.meta).expect("BUG: meta serialises");
+            files::write(&root.join(files::META), &meta)?;
+        }
         if changed.is_empty() {
             return Ok(());
         }
@@ -466,12 +472,10 @@ impl Tx<'_> {
         }
         let mut order: Vec<(&String, &Vec<Saved>)> = changed.iter().collect();
         order.sort_by_key(|(key, now)| now.len() < self.loaded[*key].0.len());
-        // Every file's bytes before the first is written: one that is refused (too large)
-        // refuses the whole commit.
-        let order = order
+        let order: Vec<(&String, Option<Vec<u8>>)> = order
             .into_iter()
-            .map(|(key, creds)| Ok((key, files::registry_bytes(key, creds)?)))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|(key, _)| (key, bytes.remove(key).flatten()))
+            .collect();
         self.writing = true;
         for (i, (key, bytes)) in order.into_iter().enumerate() {
             if i > 0 {
