@@ -12,8 +12,10 @@
 //! A failure while reading the list fails the fetch. A failure during the `GET`s stops it but
 //! keeps what was fetched ([`Fetched::stopped`]), so the caller can save that much and a rerun
 //! continues where this one stopped. A get answer that is not the API's (not its JSON, an
-//! unexpected status) is such a failure, never a reason to skip the credential: skipping would
-//! remove the working copy of a credential Northflank still has.
+//! unexpected status) is never a reason to skip the credential — skipping would remove the
+//! working copy of a credential Northflank still has — nor to stop at it: its copy is kept,
+//! the other credentials are fetched (so one bad answer cannot hold back every later change,
+//! narrowed restrictions included), and the first such error fails the sync at its end.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -177,6 +179,7 @@ pub fn fetch_with(
     progress(done);
     let mut entries = Vec::with_capacity(listed.len());
     let mut stopped = None;
+    let mut unreadable = None;
     for item in listed {
         let r = match item {
             Listed::Bad { id, name, reason } => {
@@ -191,16 +194,33 @@ pub fn fetch_with(
             continue;
         }
         if stopped.is_some() {
-            entries.push(Entry::NotFetched { id, name });
+            entries.push(Entry::NotFetched {
+                id,
+                name,
+                unreadable: false,
+            });
             continue;
         }
         let entry = match s.get(&r) {
             Ok(u) => Entry::Fetched(u),
             Err(Failed::Skip(reason)) => Entry::Skipped { id, name, reason },
             Err(Failed::Gone(reason)) => Entry::Gone { id, name, reason },
+            // This one credential's answer: keep its copy, go on with the others.
+            Err(Failed::Stop(e @ SyncError::Answer(_))) => {
+                unreadable.get_or_insert(e);
+                Entry::NotFetched {
+                    id,
+                    name,
+                    unreadable: true,
+                }
+            }
             Err(Failed::Stop(e)) => {
                 stopped = Some(e);
-                Entry::NotFetched { id, name }
+                Entry::NotFetched {
+                    id,
+                    name,
+                    unreadable: false,
+                }
             }
         };
         entries.push(entry);
@@ -211,7 +231,7 @@ pub fn fetch_with(
         scope: scope.clone(),
         entries,
         requests: s.requests,
-        stopped,
+        stopped: stopped.or(unreadable),
     })
 }
 

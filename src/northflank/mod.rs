@@ -155,8 +155,13 @@ pub enum Entry {
         reason: String,
     },
     /// Not fetched because the sync stopped first ([`Fetched::stopped`]), or fetched with an
-    /// answer that stopped it: the copy here, if any, stays as it was.
-    NotFetched { id: String, name: String },
+    /// answer that could not be read (`unreadable`, which fails the sync at its end): the copy
+    /// here, if any, stays as it was.
+    NotFetched {
+        id: String,
+        name: String,
+        unreadable: bool,
+    },
 }
 
 impl Entry {

@@ -498,10 +498,14 @@ pub fn plan<'a>(
                 Step::Keep {
                     id: id.to_string(),
                     name: l.name.to_string(),
-                    reason: if matches!(entry, Entry::Unchanged { .. }) {
-                        "unchanged in Northflank"
-                    } else {
-                        "not fetched: the sync stopped first; the copy here stays as it was"
+                    reason: match entry {
+                        Entry::Unchanged { .. } => "unchanged in Northflank",
+                        Entry::NotFetched {
+                            unreadable: true, ..
+                        } => {
+                            "its get answer could not be read (see the error); the copy here stays as it was"
+                        }
+                        _ => "not fetched: the sync stopped first; the copy here stays as it was",
                     },
                 }
             }
@@ -510,10 +514,19 @@ pub fn plan<'a>(
                 name: name.clone(),
                 reason: "listed as unchanged, but no copy is saved here; run sync again".into(),
             },
-            (Entry::NotFetched { name, .. }, None) => Step::Skip {
+            (
+                Entry::NotFetched {
+                    name, unreadable, ..
+                },
+                None,
+            ) => Step::Skip {
                 id: id.to_string(),
                 name: name.clone(),
-                reason: "not fetched: the sync stopped first; run sync again".into(),
+                reason: if *unreadable {
+                    "its get answer could not be read (see the error); run sync again".into()
+                } else {
+                    "not fetched: the sync stopped first; run sync again".into()
+                },
             },
             (Entry::Skipped { name, reason, .. }, here) => gone_or_skipped(id, name, reason, here),
             // Deleted since the list: as if the list had not had it.
@@ -930,10 +943,12 @@ mod tests {
                 Entry::NotFetched {
                     id: "c1".into(),
                     name: "old".into(),
+                    unreadable: false,
                 },
                 Entry::NotFetched {
                     id: "c2".into(),
                     name: "brand new".into(),
+                    unreadable: false,
                 },
             ],
         );
