@@ -216,6 +216,29 @@ fn parallel_gets_while_ecr_hangs_serve_the_cached_token_that_still_works() {
 }
 
 #[test]
+fn a_writer_stuck_on_the_store_lock_does_not_hold_up_an_exchanging_get() {
+    let Some((h, fake)) = setup("ecr_store_locked", json!({}), &[]) else {
+        return;
+    };
+    // Another process stopped while it holds the writers' lock (here: this test).
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(h.store_dir().join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let url = fake.url();
+    let child = h.spawn(
+        &["get"],
+        host().as_bytes(),
+        &[("AWS_ENDPOINT_URL_ECR", url.as_str())],
+    );
+    let out = wait_within(child, BUDGET_AND_SLACK, "a get while the store is locked");
+    assert_exact(&out, 0, &get_answer(&host(), "AWS", TOKEN));
+    assert_contains(&stderr(&out), "could not be cached");
+    drop(lock);
+}
+
+#[test]
 fn a_token_within_fifteen_minutes_of_its_end_is_replaced() {
     // Ten-minute tokens are never fresh enough to be served from the cache.
     let Some((h, fake)) = setup("ecr_refresh", json!({"lifetime": 600}), &[]) else {

@@ -599,7 +599,13 @@ impl Store {
             }
         };
         let token = fetched.token.clone();
-        if let Err(e) = self.write(|tx| tx.cache_token(&current, fetched)) {
+        // Within what is left of the budget (and a moment more to save what was paid for): a
+        // writer stuck on the store's lock must not hold this `get` for the writers' 20 s.
+        let by = deadline.max(Instant::now() + Duration::from_secs(1));
+        let cached = self.lock(by).and_then(|store_lock| {
+            tx::run(self, store_lock, |tx| tx.cache_token(&current, fetched))
+        });
+        if let Err(e) = cached {
             // The token works all the same; the next `get` exchanges again.
             self.notice(&format!("the registry token could not be cached ({e})"));
         }
@@ -652,7 +658,7 @@ impl Store {
 
     /// Runs `f` with the exclusive write lock held, then commits what it changed; see [`Tx`].
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
-        let lock = self.lock()?;
+        let lock = self.lock(Instant::now() + LOCK_WAIT)?;
         tx::run(self, lock, f)
     }
 
@@ -690,7 +696,7 @@ impl Store {
 
     /// Creates the folders (0700) of a new store, refuses a folder that is no store, and takes
     /// the writers' lock, released on drop — and by the kernel if the process dies.
-    fn lock(&self) -> Result<fs::File> {
+    fn lock(&self, deadline: Instant) -> Result<fs::File> {
         match fs::metadata(&self.dir) {
             Ok(meta) => {
                 if let Some(e) = self.not_a_store() {
@@ -726,7 +732,7 @@ impl Store {
             FileError::Io(io) => files::io_error("open", &path, &io),
             other => files::file_error(&path, &other),
         })?;
-        wait_for_lock(&file, &path)?;
+        wait_for_lock(&file, &path, deadline)?;
         fsutil::sweep_temp_files(&self.dir);
         fsutil::sweep_temp_files(&regs);
         Ok(file)
@@ -781,8 +787,8 @@ fn folder_error(path: &Path, e: &FileError) -> Error {
 /// stopped process (Ctrl-Z, a debugger) cannot hang `docker login` without a word.
 const LOCK_WAIT: Duration = Duration::from_secs(20);
 
-fn wait_for_lock(file: &fs::File, path: &Path) -> Result<()> {
-    match lock_until(file, path, Instant::now() + LOCK_WAIT)? {
+fn wait_for_lock(file: &fs::File, path: &Path, deadline: Instant) -> Result<()> {
+    match lock_until(file, path, deadline)? {
         Locking::Free | Locking::Waited => Ok(()),
         Locking::TimedOut => Err(Error::Store(format!(
             "the credential store is locked by another docker-credential-northflank for over {} s ({}): \
