@@ -61,22 +61,7 @@ fn main() {
         })
         .collect();
     assert_eq!(saved.len(), N);
-    let local: Vec<Local> = saved
-        .iter()
-        .map(|(u, o)| Local {
-            id: &u.id,
-            name: &u.name,
-            registry: &u.registry,
-            provider: u.provider,
-            username: &u.username,
-            description: &u.description,
-            restrictions: &u.restrictions,
-            created: u.created_at.as_deref().unwrap_or_default(),
-            updated: u.updated_at.as_deref().unwrap_or_default(),
-            origin: Some(o),
-            other_api: false,
-        })
-        .collect();
+    let local: Vec<Local> = saved.iter().map(|(u, o)| Local::synced(u, o)).collect();
     let known = plan::known(&local, &Scope::Account);
     let (again, again_times) =
         timed(|| api::fetch(&api, &Scope::Account, &known).expect("re-sync"));

@@ -453,22 +453,7 @@ fn only_changed_credentials_are_fetched_again() {
             _ => None,
         })
         .collect();
-    let local: Vec<Local> = saved
-        .iter()
-        .map(|(u, o)| Local {
-            id: &u.id,
-            name: &u.name,
-            registry: &u.registry,
-            provider: u.provider,
-            username: &u.username,
-            description: &u.description,
-            restrictions: &u.restrictions,
-            created: u.created_at.as_deref().unwrap_or_default(),
-            updated: u.updated_at.as_deref().unwrap_or_default(),
-            origin: Some(o),
-            other_api: false,
-        })
-        .collect();
+    let local: Vec<Local> = saved.iter().map(|(u, o)| Local::synced(u, o)).collect();
     let secrets: HashMap<&str, &Secret> = saved
         .iter()
         .map(|(u, _)| (u.id.as_str(), &u.secret))

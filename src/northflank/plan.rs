@@ -52,6 +52,24 @@ pub struct Local<'a> {
 }
 
 impl<'a> Local<'a> {
+    /// What a sync saves for `u` with `origin`, as the planner sees it: for benchmarks and
+    /// tests that plan a re-sync against a first sync's outcome.
+    pub fn synced(u: &'a Upstream, origin: &'a Origin) -> Local<'a> {
+        Local {
+            id: &u.id,
+            name: &u.name,
+            registry: &u.registry,
+            provider: u.provider,
+            username: &u.username,
+            description: &u.description,
+            restrictions: &u.restrictions,
+            created: u.created_at.as_deref().unwrap_or_default(),
+            updated: u.updated_at.as_deref().unwrap_or_default(),
+            origin: Some(origin),
+            other_api: false,
+        }
+    }
+
     /// Its origin, when it was synced from `scope` through this sync's API.
     fn synced_from(&self, scope: &Scope) -> Option<&'a Origin> {
         self.origin.filter(|o| !self.other_api && scope.owns(o))

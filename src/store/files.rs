@@ -30,9 +30,15 @@ pub(super) const LOCK: &str = ".lock";
 /// earlier releases, still counts as the store's.
 pub(super) const EXCHANGE_LOCK: &str = ".exchange.lock";
 
-/// The exchange lock of the credential `id` (ids are hex, safe in a file name).
+/// The exchange lock of the credential `id`. Ids are hex; one edited by hand into anything
+/// else (a `/`, say) shares the store-wide lock rather than name a path.
 pub(super) fn exchange_lock(id: &str) -> String {
-    format!(".exchange-{id}.lock")
+    let name = format!(".exchange-{id}.lock");
+    if is_exchange_lock(&name) {
+        name
+    } else {
+        EXCHANGE_LOCK.to_string()
+    }
 }
 
 /// Whether `name` is an exchange lock of the store's.
@@ -421,6 +427,18 @@ pub(super) fn registry_path(root: &Path, key: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exchange_locks_are_names_in_the_store_folder() {
+        assert_eq!(
+            exchange_lock("0a1b2c3d4e5f6a7b"),
+            ".exchange-0a1b2c3d4e5f6a7b.lock"
+        );
+        for odd in ["", "../x", "a/b", "a.b"] {
+            assert_eq!(exchange_lock(odd), EXCHANGE_LOCK, "{odd:?}");
+        }
+        assert!(is_exchange_lock(EXCHANGE_LOCK) && !is_exchange_lock(".exchange-.lock"));
+    }
 
     #[test]
     fn io_errors_name_the_fix_that_fits() {
